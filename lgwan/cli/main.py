@@ -1,0 +1,40 @@
+"""Entry point of the ``lgwan`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import LabInputError, LabStateError
+from . import down, exec, inspect, status, up, validate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Emulate Japan's local-government network (LGWAN) and its Government Cloud link.")
+app.command()(validate.validate)
+app.command()(up.up)
+app.command()(down.down)
+app.command()(status.status)
+app.command()(inspect.inspect)
+app.command("exec")(exec.exec_)
+app.command()(exec.shell)
+
+
+def main() -> None:
+    from .common import err_console
+
+    try:
+        app()
+    except LabInputError as exc:
+        for p in exc.problems:
+            err_console.print(f"[red]error[/] {p}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except LabStateError as exc:
+        err_console.print(f"[red]error[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

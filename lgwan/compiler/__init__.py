@@ -1,0 +1,22 @@
+"""Compile a validated topology into a Plan: pure, no root, no I/O.
+
+Each step adds one part of the network to the plan, in this order; a step may read what the
+steps before it added (for example the relay router needs each municipality's LGWAN router).
+"""
+
+from __future__ import annotations
+
+from ..model import Topology
+from ..plan import Plan
+from . import municipality
+
+STEPS = [
+    municipality.build,
+]
+
+
+def compile_plan(topo: Topology, model: str | None = None, topology_file: str = "") -> Plan:
+    plan = Plan(lab=topo.name, model=model or topo.model, topology_file=topology_file)
+    for step in STEPS:
+        step(plan, topo)
+    return plan

@@ -1,0 +1,1 @@
+"""Small services the lab runs inside nodes. Standard library only: they start fast."""

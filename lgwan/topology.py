@@ -1,0 +1,263 @@
+"""Load a topology file: parse, validate, fill defaults, plan addresses, check for conflicts.
+
+``load_topology(path)`` returns a fully filled ``Topology`` (every optional field set) or raises
+``LabInputError`` listing every problem with its file, line and document path.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from netaddr import IPAddress, IPNetwork
+from pydantic import ValidationError
+
+from .errors import LabInputError, Problem
+from .model import (
+    CloudSystem,
+    Host,
+    InternetService,
+    Municipality,
+    Topology,
+)
+from .source import PathT, Source, load_yaml
+
+DEFAULTS: dict[str, Any] = yaml.safe_load(resources.files("lgwan").joinpath("defaults.yml").read_text())
+
+# Third octet of each segment inside a municipality's /16, and of its transit links.
+SEGMENT_OCTET = {"number_use": 10, "lgwan": 20, "internet": 30}
+TRANSIT_OCTET = 255
+
+
+def default_topology_path() -> Path:
+    here = Path(__file__).resolve().parent.parent / "topology" / "default.yml"
+    return here
+
+
+def _pydantic_problems(exc: ValidationError, src: Source) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc: PathT = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            problems.append(src.problem(loc, f"unknown key '{loc[-1]}'"))
+            continue
+        if kind == "missing":
+            problems.append(src.problem(loc[:-1], f"missing required key '{loc[-1]}'"))
+            continue
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        elif kind == "literal_error":
+            msg = f"{err['input']!r} is not one of: {err['ctx']['expected']}"
+        else:
+            msg = f"{msg} (got {err['input']!r})" if "input" in err and not isinstance(err["input"], (dict, list)) else msg
+        # Annotated validators wrapped in unions add a type tag to the location; drop it.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "int"))))
+        problems.append(src.problem(loc, msg))
+    # one problem per place is enough
+    seen, unique = set(), []
+    for p in problems:
+        if (p.line, p.path, p.message) not in seen:
+            seen.add((p.line, p.path, p.message))
+            unique.append(p)
+    return unique
+
+
+def parse_topology(data: Any, src: Source) -> Topology:
+    if not isinstance(data, dict):
+        raise src.error((), "a topology file must be a mapping with at least 'name' and 'prefectures'")
+    try:
+        return Topology.model_validate(data)
+    except ValidationError as exc:
+        raise LabInputError(_pydantic_problems(exc, src)) from None
+
+
+def load_topology(path: str | Path, text: str | None = None) -> Topology:
+    data, src = load_yaml(path, text)
+    topo = parse_topology(data, src)
+    fill(topo, src)
+    return topo
+
+
+# --- defaults and the address plan -------------------------------------------------------
+
+
+def _hosts(default: list[dict]) -> list[Host]:
+    return [Host.model_validate(h) for h in default]
+
+
+def fill(topo: Topology, src: Source) -> None:
+    """Fill every optional field, then check the whole for conflicts (all problems at once)."""
+    problems: list[Problem] = []
+    a = topo.addressing
+    mpath = {}
+    for pi, pref in enumerate(topo.prefectures):
+        for mi, m in enumerate(pref.municipalities):
+            mpath[m.name] = ("prefectures", pi, "municipalities", mi)
+
+    _check_unique(
+        [(("prefectures", i, "name"), p.name) for i, p in enumerate(topo.prefectures)],
+        "prefecture", src, problems,
+    )
+    munis = topo.municipalities()
+    _check_unique([(("prefectures", pi, "municipalities", mi, "name"), m.name)
+                   for pi, pref in enumerate(topo.prefectures) for mi, m in enumerate(pref.municipalities)],
+                  "municipality", src, problems)
+    if problems:
+        raise LabInputError(problems)
+
+    # ids: explicit ones first, the rest take the lowest free number in file order
+    used: dict[int, str] = {}
+    for _, m in munis:
+        if m.id is not None:
+            if m.id in used:
+                problems.append(src.problem(mpath[m.name] + ("id",),
+                                            f"id {m.id} is already used by municipality '{used[m.id]}'"))
+            used[m.id] = m.name
+    nxt = 1
+    for _, m in munis:
+        if m.id is None:
+            while nxt in used:
+                nxt += 1
+            if nxt > 250:
+                problems.append(src.problem(mpath[m.name], "more than 250 municipalities in one lab"))
+                break
+            m.id, used[nxt] = nxt, m.name
+
+    vlans: dict[int, str] = {}
+    for _, m in munis:
+        explicit = m.vlan is not None
+        if m.vlan is None:
+            m.vlan = 100 + m.id if 100 + m.id not in vlans else None
+        if m.vlan is None or m.vlan in vlans:
+            where = mpath[m.name] + (("vlan",) if explicit else ())
+            problems.append(src.problem(where, f"VLAN {m.vlan} is already used by municipality '{vlans.get(m.vlan)}'"
+                                        if m.vlan is not None else "no free VLAN id; give one with 'vlan:'"))
+        else:
+            vlans[m.vlan] = m.name
+
+    inside_pool = IPNetwork(a.inside_pool)
+    global_pool = IPNetwork(a.lgwan_global_pool)
+    global_blocks = list(global_pool.subnet(26)) if global_pool.prefixlen <= 26 else []
+    globals_seen: list[tuple[IPNetwork, PathT, str]] = []
+    for _, m in munis:
+        base = mpath[m.name]
+        if m.inside is None:
+            if inside_pool.prefixlen > 16 or m.id >= 2 ** (16 - inside_pool.prefixlen):
+                problems.append(src.problem(base, f"addressing.inside_pool {a.inside_pool} has no /16 for id {m.id}"))
+                continue
+            m.inside = str(list(inside_pool.subnet(16, count=m.id + 1))[m.id])
+        if m.lgwan_global is None:
+            if m.id >= len(global_blocks):
+                problems.append(src.problem(base, f"addressing.lgwan_global_pool has no /26 for id {m.id}"))
+            else:
+                m.lgwan_global = str(global_blocks[m.id])
+        if m.lgwan_global is not None:
+            net = IPNetwork(m.lgwan_global)
+            for other, opath, oname in globals_seen:
+                if net in other or other in net or net.first <= other.last and other.first <= net.last:
+                    problems.append(src.problem(base + ("lgwan_global",),
+                                                f"{net} overlaps the LGWAN global block {other} of '{oname}'"))
+            globals_seen.append((net, base + ("lgwan_global",), m.name))
+        if m.psk is None:
+            m.psk = f"lgwan-lab-{topo.name}-{m.name}-psk"
+        _fill_segments(m, base, src, problems)
+        _fill_cloud(m, a.cloud_prefix, base, src, problems)
+
+    topo.lgwan.asp = topo.lgwan.asp if topo.lgwan.asp is not None else [
+        InternetService.model_validate(s) for s in DEFAULTS["asp"]]
+    if topo.internet.services is None:
+        topo.internet.services = [InternetService.model_validate(s) for s in DEFAULTS["internet"]]
+    inet = IPNetwork(topo.internet.prefix)
+    _fill_addresses([(("internet", "services", i), s) for i, s in enumerate(topo.internet.services)],
+                    inet, 10, src, problems)
+    _check_unique([(("internet", "services", i, "name"), s.name) for i, s in enumerate(topo.internet.services)],
+                  "internet service", src, problems)
+    if problems:
+        raise LabInputError(problems)
+
+
+def _check_unique(items: list[tuple[PathT, str]], what: str, src: Source, problems: list[Problem]) -> None:
+    seen: dict[str, PathT] = {}
+    for path, name in items:
+        if name in seen:
+            problems.append(src.problem(path, f"duplicate {what} name '{name}' (first at line {src.line(seen[name])})"))
+        else:
+            seen[name] = path
+
+
+def _fill_addresses(items, prefix: IPNetwork, first: int, src: Source, problems: list[Problem],
+                    reserved: dict[str, str] | None = None) -> None:
+    """Give each item without an address the next free one from ``first``; check the given ones."""
+    taken: dict[str, str] = dict(reserved or {})
+    for path, item in items:
+        if item.address is not None:
+            ip = IPAddress(item.address)
+            if ip not in prefix:
+                problems.append(src.problem(path + ("address",), f"{ip} is outside the segment prefix {prefix}"))
+            elif ip in (prefix.network, prefix.broadcast):
+                problems.append(src.problem(path + ("address",), f"{ip} is the network or broadcast address of {prefix}"))
+            elif str(ip) in taken:
+                problems.append(src.problem(path + ("address",), f"address conflict: {ip} is already used by {taken[str(ip)]}"))
+            taken[str(ip)] = item.name
+    nxt = prefix.first + first
+    for path, item in items:
+        if item.address is None:
+            while str(IPAddress(nxt)) in taken:
+                nxt += 1
+            if nxt >= prefix.last:
+                problems.append(src.problem(path, f"no free address left in {prefix}"))
+                return
+            item.address = str(IPAddress(nxt))
+            taken[item.address] = item.name
+
+
+def _fill_segments(m: Municipality, base: PathT, src: Source, problems: list[Problem]) -> None:
+    inside = IPNetwork(m.inside)
+    prefixes: list[tuple[str, IPNetwork]] = []
+    names: list[tuple[PathT, str]] = []
+    for zone, octet in SEGMENT_OCTET.items():
+        seg = getattr(m.segments, zone)
+        spath = base + ("segments", zone)
+        if seg.prefix is None:
+            seg.prefix = str(IPNetwork(f"{inside.network + octet * 256}/24")) if inside.prefixlen <= 16 else None
+            if seg.prefix is None:
+                problems.append(src.problem(base + ("inside",), "must be a /16 or larger, or give each segment a prefix"))
+                continue
+        net = IPNetwork(seg.prefix)
+        for other_zone, other in prefixes:
+            if net.first <= other.last and other.first <= net.last:
+                problems.append(src.problem(spath + ("prefix",), f"{net} overlaps the {other_zone} segment {other}"))
+        prefixes.append((zone, net))
+        if seg.hosts is None:
+            seg.hosts = _hosts(DEFAULTS["segments"][zone])
+        names += [(spath + ("hosts", i, "name"), h.name) for i, h in enumerate(seg.hosts)]
+        # .1 is the segment firewall
+        _fill_addresses([(spath + ("hosts", i), h) for i, h in enumerate(seg.hosts)], net, 10, src, problems,
+                        reserved={str(net.network + 1): "the segment firewall"})
+    _check_unique(names, "host", src, problems)
+
+
+def _fill_cloud(m: Municipality, default_prefix: str, base: PathT, src: Source, problems: list[Problem]) -> None:
+    cloud = m.cloud
+    if cloud.prefix is None:
+        cloud.prefix = default_prefix  # the same for every municipality: overlap on purpose
+    if cloud.systems is None:
+        cloud.systems = [CloudSystem.model_validate(s) for s in DEFAULTS["cloud"]]
+    cpath = base + ("cloud",)
+    _check_unique([(cpath + ("systems", i, "name"), s.name) for i, s in enumerate(cloud.systems)],
+                  "cloud system", src, problems)
+    # .1 is the tenant gateway
+    net = IPNetwork(cloud.prefix)
+    _fill_addresses([(cpath + ("systems", i), s) for i, s in enumerate(cloud.systems)], net, 10, src, problems,
+                    reserved={str(net.network + 1): "the tenant gateway"})
+
+
+def transit_subnet(m: Municipality, index: int) -> IPNetwork:
+    """The index-th /30 of a municipality's transit range (10.<id>.255.0/24 by default)."""
+    inside = IPNetwork(m.inside)
+    block = IPNetwork(f"{inside.network + TRANSIT_OCTET * 256}/24")
+    return list(block.subnet(30, count=index + 1))[index]
