@@ -165,6 +165,7 @@ class Internet(Strict):
 
 
 class LgwanBackbone(Strict):
+    asp_prefix: Cidr = "198.18.255.0/24"
     asp: list[InternetService] | None = None
 
 

@@ -169,6 +169,8 @@ def fill(topo: Topology, src: Source) -> None:
 
     topo.lgwan.asp = topo.lgwan.asp if topo.lgwan.asp is not None else [
         InternetService.model_validate(s) for s in DEFAULTS["asp"]]
+    _fill_addresses([(("lgwan", "asp", i), s) for i, s in enumerate(topo.lgwan.asp)],
+                    IPNetwork(topo.lgwan.asp_prefix), 10, src, problems)
     if topo.internet.services is None:
         topo.internet.services = [InternetService.model_validate(s) for s in DEFAULTS["internet"]]
     inet = IPNetwork(topo.internet.prefix)
@@ -261,3 +263,22 @@ def transit_subnet(m: Municipality, index: int) -> IPNetwork:
     inside = IPNetwork(m.inside)
     block = IPNetwork(f"{inside.network + TRANSIT_OCTET * 256}/24")
     return list(block.subnet(30, count=index + 1))[index]
+
+
+def carrier_subnet(topo: Topology, m: Municipality) -> IPNetwork:
+    """The /30 between a municipality's LGWAN router (.2) and the LGWAN carrier (.1)."""
+    pool = IPNetwork(topo.addressing.carrier_pool)
+    return IPNetwork(f"{pool.network + 4 * m.id}/30")
+
+
+def cloud_service_address(topo: Topology, system_index: int) -> str:
+    """The global address at which every municipality reaches its own cloud system number
+    ``system_index`` (its order in ``cloud.systems``). The same for all municipalities: each
+    relay-router virtual router DNATs it to that municipality's private tenant address."""
+    return str(IPNetwork(topo.relay_router.service_range).network + 10 + system_index)
+
+
+#: fixed transit /30s of every municipality (``transit_subnet(m, N)``): firewall .1, peer .2
+TRANSIT_LGWAN_ROUTER = 0    # <m>-fw:lgr0  <->  <m>-lgr:in0
+TRANSIT_SECURITY_CLOUD = 1  # <m>-fw:sc0   <->  <pref>-sc:m<id>
+TRANSIT_BREAKOUT = 2        # α′ local breakout, if the model needs its own uplink
