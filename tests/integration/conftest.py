@@ -42,11 +42,28 @@ def leftovers() -> list[str]:
     return found
 
 
+def root_links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+
+
+def plan_interface_names() -> set[str]:
+    """Every interface name the default lab uses: one of these in the root namespace is a leak."""
+    from lgwan.topology import default_topology_path
+
+    plan = compile_plan(load_topology(default_topology_path()))
+    return {i.name for n in plan.nodes.values() for i in n.interfaces} | {
+        b.name for n in plan.nodes.values() for b in n.bridges}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind():
+    before = root_links()
     yield
     left = leftovers()
-    for lab in {x.split()[1].split(".")[0].rsplit("/", 1)[-1] for x in left}:
+    leaked_links = (root_links() - before) & plan_interface_names()
+    left += [f"link {name} in the root namespace" for name in sorted(leaked_links)]
+    for lab in {x.split()[1].split(".")[0].rsplit("/", 1)[-1] for x in left if not x.startswith("link")}:
         netns.destroy(lab)  # clean up for the next run, but still fail this one
     assert not left, f"the tests left these behind: {left}"
 
