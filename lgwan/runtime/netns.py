@@ -96,7 +96,7 @@ def _parallel(items, fn, step: str, progress: Progress):
 
 
 def _create_namespaces(plan: Plan, state: LabState, progress: Progress) -> None:
-    for i, node in enumerate(plan.nodes.values()):
+    def one(node: Node) -> None:
         netns.create(plan.namespace(node.name))
         d = state.node_dir(node.name)
         d.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,8 @@ def _create_namespaces(plan: Plan, state: LabState, progress: Progress) -> None:
             f = d / name
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(content)
-        progress("namespaces", i + 1, len(plan.nodes))
+
+    list(_parallel(plan.nodes.values(), one, "namespaces", progress))
 
 
 def _create_links(plan: Plan, progress: Progress) -> None:
@@ -125,7 +126,7 @@ def _create_links(plan: Plan, progress: Progress) -> None:
 
 def _configure_node(plan: Plan, node: Node) -> None:
     with IPRoute(netns=plan.namespace(node.name)) as ipr:
-        idx = {}
+        idx = {link.get_attr("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
 
         def index(name: str) -> int:
             if name not in idx:
