@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import LabInputError, LabStateError
-from . import down, exec, inspect, status, up, validate
+from . import down, exec, inspect, status, up, validate, verify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Emulate Japan's local-government network (LGWAN) and its Government Cloud link.")
@@ -18,6 +18,7 @@ app.command()(status.status)
 app.command()(inspect.inspect)
 app.command("exec")(exec.exec_)
 app.command()(exec.shell)
+app.command()(verify.verify)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""The probe agent: one per source node, for the whole verification run.
+
+The runner imports scapy once and forks one agent per source node (``fork_agent``); the child
+enters the node's network namespace and reloads scapy's view of interfaces and routes there.
+(``python3 -m lgwan.verify.agent`` runs the same loop as a separate process inside a node.)
+
+Reads one JSON request per line on stdin: ``{"id": …, "probe": {…}, "pcap": path|null}``,
+runs the probe (lgwan.probe.run_one) and writes ``{"id": …, "result": {…}}``. With ``pcap``
+it records the probe's packets on every interface of the node into that file. Importing scapy
+costs about a second, so one long-lived agent per node makes a run of hundreds of probes fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+#: probes one agent runs at once (each waits mostly for answers, not for the CPU)
+CONCURRENCY = 16
+
+
+def handle(req: dict, sc) -> dict:
+    from lgwan import probe
+
+    try:
+        sniffer = None
+        if req.get("pcap"):
+            dst = req["probe"]["dst"]
+            sniffer = sc.AsyncSniffer(iface=[i for i in sc.get_if_list() if i != "lo"],
+                                      filter=f"host {dst} or vlan or esp or udp port 4500")
+            sniffer.start()
+            time.sleep(0.2)
+        result = probe.run_one(req["probe"])
+        if sniffer is not None:
+            time.sleep(0.3)
+            packets = sniffer.stop()
+            sc.wrpcap(req["pcap"], packets or [])
+            result["pcap_packets"] = len(packets or [])
+    except Exception as exc:  # report, don't die: the other probes still run
+        result = {"probe": req["probe"], "answered": False, "error": f"{type(exc).__name__}: {exc}",
+                  "detail": traceback.format_exc(limit=2)}
+    return result
+
+
+def serve(sc, reader, writer) -> None:
+    """Answer requests from ``reader`` (lines of JSON) on ``writer`` until ``reader`` closes."""
+    out_lock = threading.Lock()
+
+    def reply(req: dict) -> None:
+        result = handle(req, sc)
+        with out_lock:
+            writer.write(json.dumps({"id": req["id"], "result": result}) + "\n")
+            writer.flush()
+
+    writer.write(json.dumps({"ready": True}) + "\n")
+    writer.flush()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        for line in reader:
+            if line.strip():
+                pool.submit(reply, json.loads(line))
+
+
+def fork_agent(namespace: str):
+    """Fork an agent into ``namespace``; returns (pid, to_agent, from_agent) text files.
+
+    Call from a single-threaded parent that has imported scapy (lgwan.probe._scapy())."""
+    import os
+
+    from lgwan import probe
+
+    sc = probe._scapy()
+    req_r, req_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the agent
+        code = 0
+        try:
+            os.close(req_w)
+            os.close(res_r)
+            from pyroute2 import netns
+
+            netns.setns(namespace, flags=0)
+            sc.conf.ifaces.reload()
+            sc.conf.route.resync()
+            serve(sc, os.fdopen(req_r, "r"), os.fdopen(res_w, "w"))
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(req_r)
+    os.close(res_w)
+    return pid, os.fdopen(req_w, "w"), os.fdopen(res_r, "r")
+
+
+def main() -> int:
+    from lgwan import probe
+
+    serve(probe._scapy(), sys.stdin, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
