@@ -60,8 +60,12 @@ def serve(sc, reader, writer) -> None:
     writer.flush()
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         for line in reader:
-            if line.strip():
-                pool.submit(reply, json.loads(line))
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            if req.get("quit"):  # sibling agents hold copies of our pipe: EOF may never come
+                break
+            pool.submit(reply, req)
 
 
 def fork_agent(namespace: str):

@@ -71,6 +71,9 @@ class Agent:
 
     def close(self) -> None:
         try:
+            with self._lock:
+                self._to.write('{"quit": true}\n')
+                self._to.flush()
             self._to.close()
         except OSError:
             pass
@@ -88,7 +91,7 @@ def _slug(text: str) -> str:
 
 
 class Runner:
-    def __init__(self, plan: Plan, workers: int = 24, capture: bool = True):
+    def __init__(self, plan: Plan, workers: int = 64, capture: bool = True):
         self.plan = plan
         self.workers = workers
         self.capture = capture
