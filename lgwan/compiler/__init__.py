@@ -19,4 +19,8 @@ def compile_plan(topo: Topology, model: str | None = None, topology_file: str = 
     plan = Plan(lab=topo.name, model=model or topo.model, topology_file=topology_file)
     for step in STEPS:
         step(plan, topo)
+    for node in plan.nodes.values():
+        # the lab is IPv4 only: no IPv6 link-local chatter in captures
+        node.sysctls.setdefault("net.ipv6.conf.all.disable_ipv6", "1")
+        node.sysctls.setdefault("net.ipv6.conf.default.disable_ipv6", "1")
     return plan

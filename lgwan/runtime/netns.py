@@ -65,8 +65,9 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
         state.save_plan(plan)
         _timed(steps, "namespaces", lambda: _create_namespaces(plan, state, progress))
         _timed(steps, "links", lambda: _create_links(plan, progress))
-        _timed(steps, "addresses", lambda: _configure_nodes(plan, progress))
+        # sysctls and firewalls before any link comes up: no window without rules, no IPv6 chatter
         _timed(steps, "firewalls", lambda: _apply_sysctls_and_firewalls(plan, state, progress))
+        _timed(steps, "addresses", lambda: _configure_nodes(plan, progress))
         ndaemons = _timed(steps, "daemons", lambda: _start_daemons(plan, state, progress))
         state.update_meta(status="running", deployed=time.time())
     except BaseException:
