@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True, help="Write a lab out for other tools (c
 
 @app.command("containerlab")
 def containerlab_(
-        output: Path = typer.Option(..., "--output", "-o", help="directory to write (created; files in it are replaced)"),
+        output: Path = typer.Option(..., "--output", "-o", help="directory to write (created if missing; files of an earlier export are overwritten)"),
         topology: Path = typer.Option(None, "--topology", "-t", help="topology file (default: topology/default.yml)"),
         model: str = typer.Option(None, "--model", "-m", help=f"security model: {', '.join(MODELS)}"),
         image: str = typer.Option(containerlab.IMAGE, "--image", help="node image name (e.g. in your registry)"),

@@ -86,7 +86,7 @@ def export(plan: Plan, image: str = IMAGE, ovs_datapath: str = "netdev") -> dict
         for name, content in n.files.items():
             files[f"{d}/run/{name}"] = content
     files["Dockerfile"] = dockerfile()
-    files[".dockerignore"] = "nodes/\n*.clab.yml\nREADME.md\n"
+    files[".dockerignore"] = "nodes/\n*.clab.yml\n"
     files["README.md"] = readme(plan, image)
     return files
 
@@ -168,8 +168,8 @@ names there first.
 - Each municipality's virtual router on the relay router is its own node, hence its own container
   with its own network namespace: they all hold the same shared global IP address without
   conflict, exactly as the namespaces of the netns lab do. No VRF device is needed.
-- IPsec uses strongSwan's `kernel-libipsec` (ESP in userspace over UDP 4500), which works
-  whether or not the host kernel has ESP.
+- IPsec: a strongSwan configuration that loads `kernel-libipsec` (as the netns lab needs on a
+  kernel without ESP) does ESP in userspace over UDP 4500, so it runs in a container on any kernel.
 """
 
 
