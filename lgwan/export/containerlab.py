@@ -190,6 +190,6 @@ def source_files(root: Path | None = None) -> dict[str, str]:
         if not base.is_dir():
             continue
         for f in sorted(base.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".yml", ".yaml", ".json", ".txt"):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
                 out[f"{SOURCE_DIR}/{f.relative_to(root).as_posix()}"] = f.read_text()
     return out
