@@ -37,6 +37,21 @@ OVS_DIR = f"{NODE_DIR}/openvswitch"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 
+#: Every Plan field this module realises, or knowingly leaves alone (metadata, or files that the
+#: export binds as they are). A unit test fails when the Plan gains a field not listed here, so a
+#: new Plan feature cannot silently go missing from the start-up scripts.
+HANDLED_FIELDS = {
+    "Node": {"name", "role", "zone", "municipality", "prefecture", "interfaces", "routes", "rules",
+             "sysctls", "bridges", "files", "daemons", "attrs"},
+    "Interface": {"name", "addresses", "peer", "vlan", "trunk"},
+    "Route": {"dst", "via", "dev", "table"},
+    "IpRule": {"priority", "table", "src", "iif"},
+    "Bridge": {"name", "ports", "ovs", "address"},
+    "Daemon": {"name", "argv", "env", "ready"},
+    "Link": {"a", "a_if", "b", "b_if"},
+}
+
+
 def daemon_argv(argv: list[str], python: str = PYTHON) -> list[str]:
     """The argv to execute: a leading ``python3`` is the lab's interpreter ``python``."""
     return [python if i == 0 and a == PYTHON else a for i, a in enumerate(argv)]

@@ -282,6 +282,18 @@ def test_start_up_script_covers_ovs_rules_tables_and_daemon_env():
     assert first(lambda c: c[0] == "ovs-vsctl") < first(lambda c: c[:3] == ["ip", "address", "add"])
 
 
+def test_every_plan_field_is_known_to_the_start_up_script():
+    """A new Plan field (say, a new kind of ip rule) must be handled in lgwan/render/startup.py."""
+    import dataclasses
+
+    from lgwan import plan as plan_module
+    from lgwan.render.startup import HANDLED_FIELDS
+
+    for cls_name, handled in HANDLED_FIELDS.items():
+        fields = {f.name for f in dataclasses.fields(getattr(plan_module, cls_name))}
+        assert fields == handled, f"{cls_name}: new {fields - handled}, gone {handled - fields}"
+
+
 def test_dockerfile_installs_what_the_host_setup_installs():
     setup = (ROOT / "scripts/setup").read_text()
     block = setup.split("PACKAGES=(")[1].split(")")[0]
