@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -96,15 +97,19 @@ def _parallel(items, fn, step: str, progress: Progress):
             yield out
 
 
+def write_node_files(node: Node, d: Path) -> None:
+    """The node's directory (mounted on NODE_DIR inside it): exactly ``node.files``."""
+    d.mkdir(parents=True, exist_ok=True)
+    for name, content in node.files.items():
+        f = d / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(content)
+
+
 def _create_namespaces(plan: Plan, state: LabState, progress: Progress) -> None:
     def one(node: Node) -> None:
         netns.create(plan.namespace(node.name))
-        d = state.node_dir(node.name)
-        d.mkdir(parents=True, exist_ok=True)
-        for name, content in node.files.items():
-            f = d / name
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(content)
+        write_node_files(node, state.node_dir(node.name))
 
     list(_parallel(plan.nodes.values(), one, "namespaces", progress))
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..plan import NODE_DIR, Daemon
+from ..render.startup import daemon_argv, node_env
 
 #: the mount step every in-node command goes through; $0 is the node directory
 _MOUNT = 'mount --bind "$0" ' + NODE_DIR + ' && exec "$@"'
@@ -19,7 +20,7 @@ _MOUNT = 'mount --bind "$0" ' + NODE_DIR + ' && exec "$@"'
 
 def in_node(namespace: str, node_dir: Path, argv: list[str]) -> list[str]:
     """The command line that runs argv inside the node (netns + private /run)."""
-    argv = [sys.executable if a == "python3" and i == 0 else a for i, a in enumerate(argv)]
+    argv = daemon_argv(argv, sys.executable)
     return ["ip", "netns", "exec", namespace, "unshare", "--mount", "--propagation", "private",
             "sh", "-c", _MOUNT, str(node_dir), *argv]
 
@@ -27,8 +28,7 @@ def in_node(namespace: str, node_dir: Path, argv: list[str]) -> list[str]:
 def lab_env(lab: str, node: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra or {})
-    env["LGWAN_LAB"] = lab
-    env["LGWAN_NODE"] = node
+    env.update(node_env(lab, node))
     # the lab's own python package must be importable inside nodes
     pkg_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

@@ -1,0 +1,1 @@
+"""Back ends that write a Plan out for other tools instead of deploying it on this host."""
