@@ -198,6 +198,10 @@ def node_script(plan: Plan, node: Node) -> str:
             out.extend(cmds)
 
     section("links", [_q(["wait_link", i]) for i in links])
+    # as in the netns runtime: sysctls and firewall before any link comes up
+    section("sysctls", [_q(sysctl_argv(k, v)) for k, v in node.sysctls.items()])
+    if node.firewall is not None:
+        section("firewall", [_q(firewall_argv())])
     cmds = [_q(["ip", "link", "set", "lo", "up"])]
     for br in node.bridges:
         if br.ovs:
@@ -234,9 +238,6 @@ def node_script(plan: Plan, node: Node) -> str:
         cmds.append(_q(argv + ["table", str(rule.table)]))
     section("policy routing rules", cmds)
     section("routes", [_q(route_argv(r)) for r in node.routes])
-    section("sysctls", [_q(sysctl_argv(k, v)) for k, v in node.sysctls.items()])
-    if node.firewall is not None:
-        section("firewall", [_q(firewall_argv())])
     cmds = []
     for d in node.daemons:
         cmds += _daemon_lines(d)

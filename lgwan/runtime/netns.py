@@ -146,6 +146,9 @@ def _configure_node(plan: Plan, node: Node) -> None:
             ipr.link("add", ifname=br.name, kind="bridge")
             for port in br.ports:
                 ipr.link("set", index=index(port), master=index(br.name))
+            if br.address:
+                ip, plen = br.address.split("/")
+                ipr.addr("add", index=index(br.name), address=ip, prefixlen=int(plen))
             ipr.link("set", index=index(br.name), state="up")
         for iface in node.interfaces:
             for addr in iface.addresses:

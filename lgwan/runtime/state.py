@@ -41,7 +41,8 @@ class LabState:
     def load_plan(self) -> Plan | None:
         try:
             return Plan.from_dict(json.loads(self.plan_file.read_text()))
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (OSError, ValueError, TypeError, KeyError):
+            # missing, half-written, or written by another version of lgwan-lab
             return None
 
     def meta(self) -> dict[str, Any]:

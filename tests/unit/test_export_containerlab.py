@@ -235,7 +235,7 @@ def test_start_up_script_order_and_syntax():
     subprocess.run(["sh", "-n"], input=text, text=True, check=True)
     cmds = script_commands(text)
     order = [next(i for i, c in enumerate(cmds) if c[:2] == w) for w in
-             (["wait_link", "nu0"], ["ip", "address"], ["sysctl", "-q"], ["nft", "-f"])]
+             (["wait_link", "nu0"], ["sysctl", "-q"], ["nft", "-f"], ["ip", "address"])]
     assert order == sorted(order)
 
 
