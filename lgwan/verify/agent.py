@@ -25,16 +25,20 @@ CONCURRENCY = 16
 
 def handle(req: dict, sc) -> dict:
     from lgwan import probe
+    from lgwan.verify import raw
 
     try:
         sniffer = None
         if req.get("pcap"):
-            dst = req["probe"]["dst"]
+            dst = req["probe"].get("dst")
             sniffer = sc.AsyncSniffer(iface=[i for i in sc.get_if_list() if i != "lo"],
-                                      filter=f"host {dst} or vlan or esp or udp port 4500")
+                                      filter=f"host {dst} or vlan or esp or udp port 4500" if dst else None)
             sniffer.start()
             time.sleep(0.2)
-        result = probe.run_one(req["probe"])
+        if req["probe"]["kind"] in raw.KINDS:
+            result = raw.run(req["probe"], sc)
+        else:
+            result = probe.run_one(req["probe"])
         if sniffer is not None:
             time.sleep(0.3)
             packets = sniffer.stop()

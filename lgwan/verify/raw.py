@@ -1,0 +1,52 @@
+"""Raw packet work for check cases: inject crafted frames, and watch what arrives.
+
+These run inside a node through the same agent as the probes (kinds ``sniff``, ``sendp``,
+``send``). A check case typically starts a ``sniff`` at the far end, injects with ``sendp`` or
+``send`` at the near end, and passes when the sniffer saw nothing (or exactly what it should).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+KINDS = ("sniff", "sendp", "send")
+
+
+def run(p: dict[str, Any], sc) -> dict[str, Any]:
+    kind = p["kind"]
+    res: dict[str, Any] = {"probe": p, "answered": False, "detail": "", "reply_src": None}
+    if kind == "sniff":
+        ifaces = p.get("iface") or [i for i in sc.get_if_list() if i != "lo"]
+        packets = sc.sniff(iface=ifaces, filter=p.get("filter"), timeout=float(p.get("timeout", 2.0)),
+                           count=int(p.get("count", 0)))
+        res["packets"] = [pkt.summary() for pkt in packets][:50]
+        res["count"] = len(packets)
+        if p.get("vlans"):
+            res["vlans"] = sorted({layer.vlan for pkt in packets for layer in _dot1q_layers(pkt, sc)})
+        res["answered"] = len(packets) > 0
+        res["detail"] = f"{len(packets)} packets" + (f": {res['packets'][0]}" if packets else "")
+    elif kind == "sendp":
+        frame = sc.Ether(bytes.fromhex(p["frame"]))
+        sc.sendp(frame, iface=p["iface"], count=int(p.get("count", 3)), inter=0.05)
+        res.update(answered=True, detail=f"sent {frame.summary()} on {p['iface']}")
+    elif kind == "send":
+        pkt = sc.IP(bytes.fromhex(p["packet"]))
+        sc.send(pkt, count=int(p.get("count", 3)), inter=0.05)
+        res.update(answered=True, detail=f"sent {pkt.summary()}")
+    else:
+        raise ValueError(f"unknown raw kind {kind}")
+    return res
+
+
+def _dot1q_layers(pkt, sc):
+    layer = pkt
+    while layer is not None and not isinstance(layer, sc.NoPayload):
+        if isinstance(layer, sc.Dot1Q):
+            yield layer
+        layer = layer.payload
+
+
+def settle(seconds: float = 0.3) -> None:
+    """Give a sniffer that was just asked for time to open its socket before injecting."""
+    time.sleep(seconds)
