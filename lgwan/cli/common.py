@@ -46,6 +46,8 @@ def pick_lab(lab: str | None) -> str:
 
 def running_plan(lab: str | None) -> Plan:
     name = pick_lab(lab)
+    if name not in known_labs():
+        raise LabStateError(f"no lab '{name}' on this host (start it with 'lgwan up')")
     plan = LabState(name).load_plan()
     if plan is None:
         raise LabStateError(f"lab '{name}' has no plan on this host (half-removed?); run 'lgwan down {name}'")

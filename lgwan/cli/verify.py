@@ -39,6 +39,7 @@ def verify(lab: str = typer.Option(None, "--lab"),
         results = runner.run(cases)
     wall = time.monotonic() - t0
     meta = {"lab": plan.lab, "model": plan.model, "topology_file": plan.topology_file,
+            "municipalities": {n.name: n.municipality for n in plan.nodes.values() if n.municipality},
             "topology_text": Path(plan.topology_file).read_text() if Path(plan.topology_file).exists() else ""}
     report.print_terminal(results, meta, wall, console, show_passed=not quiet)
     for path, render in ((json_file, report.to_json), (junit_file, report.to_junit), (html_file, report.to_html)):

@@ -101,36 +101,67 @@ def _cell(rs: list[Result]) -> str:
         return '<td class="none">·</td>'
     bad = [r for r in rs if not r.passed]
     allow = sum(1 for r in rs if r.case.expect_answer)
-    label = f"{allow}✓ {len(rs) - allow}✗"
+    deny = len(rs) - allow
+    label = " · ".join(x for x in (f"{allow} allow" if allow else "", f"{deny} deny" if deny else "") if x)
     tip = html.escape("\n".join(f"{'PASS' if r.passed else 'FAIL'} {r.case.title} → {r.observed}" for r in rs))
-    return f'<td class="{"fail" if bad else "pass"}" title="{tip}">{label}{" ⚠" if bad else ""}</td>'
+    mark = f" <b>{len(bad)} FAIL</b>" if bad else ""
+    return f'<td class="{"fail" if bad else "pass"}" title="{tip}">{label}{mark}</td>'
+
+
+def _short(node: str, municipality: str) -> str:
+    return node[len(municipality) + 1:] if node.startswith(municipality + "-") else node
+
+
+def _grids(matrix: list[Result], municipalities: dict[str, str]) -> list[str]:
+    """One source × destination grid per municipality (its hosts as sources)."""
+    out = []
+    by_muni: dict[str, list[Result]] = defaultdict(list)
+    for r in matrix:
+        by_muni[municipalities.get(r.case.source or "", "")].append(r)
+    for muni in sorted(by_muni):
+        rs = by_muni[muni]
+        sources = sorted({r.case.source for r in rs})
+        dests = sorted({r.case.destination for r in rs}, key=lambda d: (not d.startswith(muni + "-"), d))
+        grid: dict[tuple[str, str], list[Result]] = defaultdict(list)
+        for r in rs:
+            grid[(r.case.source, r.case.destination)].append(r)
+        out.append(f"<h3>{html.escape(muni or 'other sources')}</h3><table><tr><th>source \\ destination</th>"
+                   + "".join(f"<th>{html.escape(_short(d, muni))}</th>" for d in dests) + "</tr>")
+        for src in sources:
+            out.append(f"<tr><th>{html.escape(_short(src, muni))}</th>"
+                       + "".join(_cell(grid.get((src, d), [])) for d in dests) + "</tr>")
+        out.append("</table>")
+    return out
 
 
 def to_html(results: list[Result], meta: dict[str, Any], wall: float) -> str:
     s = summary(results)
     ok = s["failed"] == 0
     matrix = [r for r in results if r.case.group == "matrix"]
-    sources = sorted({r.case.source for r in matrix if r.case.source})
-    dests = sorted({r.case.destination for r in matrix})
-    grid: dict[tuple[str, str], list[Result]] = defaultdict(list)
-    for r in matrix:
-        grid[(r.case.source, r.case.destination)].append(r)
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>lgwan verify {html.escape(meta['lab'])}</title>",
            f"<style>{_CSS}</style></head><body>",
            f"<h1>lgwan-lab verification report: lab <code>{html.escape(meta['lab'])}</code>, "
            f"model <code>{html.escape(meta['model'])}</code></h1>",
            f"<p class='banner {'ok' if ok else 'bad'}'>{html.escape(summary_line(results, wall))}</p>",
            "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                               for k, v in meta.items() if k != "topology_text") + "</table>"]
+                               for k, v in meta.items() if k not in ("topology_text", "municipalities")) + "</table>"]
+    by_rule: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        by_rule[(r.case.group, r.case.ref)].append(r)
+    out.append("<h2>Summary by rule</h2><table><tr><th>group</th><th>rule</th><th>cases</th><th>passed</th>"
+               "<th>failed</th></tr>")
+    for (group, ref), rs in sorted(by_rule.items(), key=lambda kv: (all(r.passed for r in kv[1]),
+                                                                     GROUPS.index(kv[0][0]), kv[0][1])):
+        bad = sum(not r.passed for r in rs)
+        out.append(f"<tr class='{'fail' if bad else 'pass'}'><td>{group}</td><td>{html.escape(ref)}</td>"
+                   f"<td>{len(rs)}</td><td>{len(rs) - bad}</td><td>{bad}</td></tr>")
+    out.append("</table>")
     if matrix:
-        out.append("<h2>Policy matrix (source × destination)</h2><p class='small'>Each cell counts the cases "
-                   "expected to be answered (✓) and expected to get no answer (✗); green = every case "
-                   "observed as expected, red = at least one did not. Hover a cell for its cases.</p>")
-        out.append("<table><tr><th>source \\ destination</th>" + "".join(
-            f"<th>{html.escape(d)}</th>" for d in dests) + "</tr>")
-        for src in sources:
-            out.append(f"<tr><th>{html.escape(src)}</th>" + "".join(_cell(grid.get((src, d), [])) for d in dests) + "</tr>")
-        out.append("</table>")
+        out.append("<h2>Policy matrix (source × destination)</h2><p class='small'>One grid per municipality. "
+                   "A cell counts the cases expected to be answered (allow) and expected to get no answer "
+                   "(deny); green = every case was observed as expected, red = at least one was not. "
+                   "Hover over a cell for its cases.</p>")
+        out += _grids(matrix, meta.get("municipalities", {}))
     for group, title in (("wire", "Wire properties"), ("attack", "Attack probes"), ("matrix", "All matrix cases")):
         rs = _ordered([r for r in results if r.case.group == group])
         if not rs:

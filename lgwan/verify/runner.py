@@ -127,7 +127,9 @@ class Runner:
             # slow is not denied: once more with a longer timeout
             res = self.probe(case.source, {**probe, "timeout": RETRY_TIMEOUT})
         passed = bool(res.get("answered")) == case.expect_answer
-        observed = ("answered: " if res.get("answered") else "no answer: ") + str(res.get("detail", ""))
+        detail = str(res.get("detail", ""))
+        observed = ("answered: " + detail) if res.get("answered") else \
+            ("no answer" if detail in ("", "no answer") else f"no answer: {detail}")
         if res.get("error"):
             passed, observed = False, f"probe error: {res['error']}"
         evidence: dict[str, Any] = {"probe_result": {k: v for k, v in res.items() if k != "probe"}}
