@@ -56,7 +56,7 @@ def run_one(p: dict[str, Any]) -> dict[str, Any]:
     if kind in ("http", "tunnel", "upload", "dns"):
         return _app_probe(kind, p, timeout, res)
     sc = _scapy()
-    sport = random.randint(20000, 60000)
+    sport = int(p.get("sport") or random.randint(20000, 60000))
     if kind == "tcp":
         pkt = sc.IP(dst=dst) / sc.TCP(sport=sport, dport=p["port"], flags="S", seq=random.randint(0, 2**31))
         ans = sc.sr1(pkt, timeout=timeout, retry=int(p.get("retry", 1)))

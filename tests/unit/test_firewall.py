@@ -130,3 +130,17 @@ def test_security_cloud_proxy_and_host_firewall():
     # local breakout: lg0's internet-bound traffic (and the forwarder's queries) use the breakout table
     assert [(r.priority, r.table, r.iif, r.src, r.suppress_prefixlength) for r in fwn.rules] == [
         (100, 254, "lg0", None, 0), (101, 200, "lg0", None, None), (102, 200, None, "10.1.255.9/32", None)]
+
+
+def test_models_differ_only_in_rules_files_and_daemons():
+    """``lgwan model set`` never needs a redeploy: nodes, links, addresses and routes are model-independent."""
+    from lgwan.errors import LabStateError
+    from lgwan.runtime.reload import check_same_network
+
+    plans = {m: compile_plan(load_topology(default_topology_path()), m) for m in MODELS}
+    for a in MODELS:
+        for b in MODELS:
+            check_same_network(plans[a], plans[b])
+    other = compile_plan(load_topology("x.yml", "name: lgwan\nprefectures:\n  - name: p\n    municipalities: [{name: m}]\n"))
+    with pytest.raises(LabStateError, match="changed since it was deployed"):
+        check_same_network(plans["alpha"], other)
