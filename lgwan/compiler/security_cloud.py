@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-from netaddr import IPNetwork
 
 from ..model import Municipality, Prefecture, Topology
 from ..plan import NODE_DIR, Daemon, IpRule, Node, Plan, Route

@@ -18,7 +18,6 @@ import pytest
 from lgwan.compiler import compile_plan
 from lgwan.compiler.internet import uplink_subnet
 from lgwan.expect import expected_verdict
-from lgwan.model import MODELS
 from lgwan.policy import load_model_policy
 from lgwan.runtime import netns, process
 from lgwan.runtime.probes import run_probes
@@ -83,7 +82,7 @@ def lab(tmp_path_factory):
 def set_model(plan, model: str) -> None:
     r = lgwan("model", "set", model, "--lab", plan.lab)
     assert r.returncode == 0, r.stderr
-    assert f"switched from" in r.stdout and f"to {model}" in r.stdout
+    assert "switched from" in r.stdout and f"to {model}" in r.stdout
 
 
 def probe(plan, node: str, probes: list[dict]) -> list[dict]:
