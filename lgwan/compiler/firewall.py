@@ -12,7 +12,9 @@ each with the ``ref`` of its matrix row as comment. The firewall's interfaces:
 A connection lives only as long as the rule that admitted it: an accepted new connection gets
 the rule's id as conntrack mark, and established traffic passes only if its mark belongs to a
 rule of the *current* ruleset. After ``lgwan model set`` flows admitted by a rule the new model
-does not have are cut at once, and flows the new model still allows carry on.
+does not have are cut at once, and flows the new model still allows carry on. Mark 0 is accepted
+too: every compiled rule sets a non-zero mark, so a mark-0 flow was admitted by a rule someone
+added by hand (``nft insert rule …``), and such a rule should work as its author expects.
 
 ``to: {fqdn: NAME}`` rules (α′ local breakout) match an nftables set per name, which the
 firewall's DNS forwarder (dnsmasq ``nftset=``) fills with the addresses its answers carry. The
@@ -187,9 +189,9 @@ def segment_rules(topo: Topology, pref: Prefecture, m: Municipality, policy: Loa
             if mark is not None:
                 marks.append(mark)
     forward = nft.Chain("forward", type="filter", hook="forward", priority=0, policy="drop")
-    if marks:
-        forward.rules.append(f"ct state established,related ct mark {{ {', '.join(f'{x:#010x}' for x in marks)} }} accept "
-                             f"{nft.comment('flows of a rule of this model')}")
+    marks = [0, *marks]  # 0: admitted by a rule added by hand, not from the policy
+    forward.rules.append(f"ct state established,related ct mark {{ {', '.join(f'{x:#010x}' for x in marks)} }} accept "
+                         f"{nft.comment('flows of a rule of this model')}")
     forward.rules += ["ct state invalid drop", *lines, f"counter {nft.comment('default deny')}"]
     inp = nft.Chain("input", type="filter", hook="input", priority=0, policy="drop", rules=[
         'iifname "lo" accept',
