@@ -38,6 +38,8 @@ class IpRule:
     table: int
     src: str | None = None
     iif: str | None = None
+    #: skip routes of this prefix length or shorter (0: ignore the default route of ``table``)
+    suppress_prefixlength: int | None = None
 
 
 @dataclass

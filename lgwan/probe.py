@@ -10,6 +10,12 @@ prints one JSON result per probe. Kinds:
 - ``connect``: a kernel TCP connection that reads the service's banner (names who answered).
 - ``udp``: scapy datagram; passes when the responder's answer comes back.
 - ``icmp``: scapy echo request; passes on an echo reply.
+- ``http``: ``GET url`` (``proxy``: "addr:port" of a forward proxy); passes on status 200.
+- ``tunnel``: ``CONNECT dst:port`` through ``proxy``, then reads the service's banner; passes
+  when the proxy said 200 and the far end answered.
+- ``upload``: ``POST url`` with ``data`` (text); passes on status 200.
+- ``dns``: an A query for ``name`` to ``server``; passes when any DNS answer comes back;
+  ``rcode`` and ``addresses`` say what it was.
 
 A result is ``{"probe": …, "answered": bool, "detail": str, "reply_src": ip|None}``.
 """
@@ -36,7 +42,7 @@ def _scapy():
 def run_one(p: dict[str, Any]) -> dict[str, Any]:
     kind = p["kind"]
     timeout = float(p.get("timeout", 1.0))
-    dst = p["dst"]
+    dst = p.get("dst")
     res: dict[str, Any] = {"probe": p, "answered": False, "detail": "", "reply_src": None}
     if kind == "connect":
         try:
@@ -47,8 +53,10 @@ def run_one(p: dict[str, Any]) -> dict[str, Any]:
         except OSError as exc:
             res["detail"] = f"{type(exc).__name__}: {exc}"
         return res
+    if kind in ("http", "tunnel", "upload", "dns"):
+        return _app_probe(kind, p, timeout, res)
     sc = _scapy()
-    sport = random.randint(20000, 60000)
+    sport = int(p.get("sport") or random.randint(20000, 60000))
     if kind == "tcp":
         pkt = sc.IP(dst=dst) / sc.TCP(sport=sport, dport=p["port"], flags="S", seq=random.randint(0, 2**31))
         ans = sc.sr1(pkt, timeout=timeout, retry=int(p.get("retry", 1)))
@@ -77,6 +85,119 @@ def run_one(p: dict[str, Any]) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown probe kind {kind}")
     return res
+
+
+def _split(hostport: str) -> tuple[str, int]:
+    host, _, port = hostport.rpartition(":")
+    return host, int(port)
+
+
+def _http(conn_to: tuple[str, int], request: bytes, timeout: float) -> tuple[int, str, bytes]:
+    """Send a raw HTTP request, return (status, status line, body) of the answer."""
+    with socket.create_connection(conn_to, timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(request)
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = line.split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    return status, line, body
+
+
+def _app_probe(kind: str, p: dict[str, Any], timeout: float, res: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    try:
+        if kind == "http":
+            u = urlsplit(p["url"])
+            target = _split(p["proxy"]) if p.get("proxy") else (u.hostname, u.port or 80)
+            path = p["url"] if p.get("proxy") else (u.path or "/") + (f"?{u.query}" if u.query else "")
+            req = f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: close\r\n\r\n".encode()
+            status, line, body = _http(target, req, timeout)
+            res.update(answered=status == 200, status=status,
+                       detail=f"{line} | {body.decode(errors='replace').strip()[:200]}", reply_src=target[0])
+        elif kind == "upload":
+            u = urlsplit(p["url"])
+            data = p["data"].encode()
+            req = (f"POST {u.path}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\nContent-Length: {len(data)}\r\n"
+                   f"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n").encode() + data
+            status, line, body = _http((u.hostname, u.port or 80), req, timeout)
+            res.update(answered=status == 200, status=status, detail=body.decode(errors="replace").strip(),
+                       reply_src=u.hostname)
+        elif kind == "tunnel":
+            proxy = _split(p["proxy"])
+            with socket.create_connection(proxy, timeout=timeout) as s:
+                s.settimeout(timeout)
+                s.sendall(f"CONNECT {p['dst']}:{p['port']} HTTP/1.1\r\nHost: {p['dst']}:{p['port']}\r\n\r\n".encode())
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, rest = data.partition(b"\r\n\r\n")
+                line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+                status = int(line.split()[1]) if len(line.split()) > 1 and line.split()[1].isdigit() else 0
+                banner = rest
+                if status == 200 and not banner.endswith(b"\n"):
+                    try:
+                        banner += s.recv(4096)
+                    except TimeoutError:
+                        pass
+            res.update(answered=status == 200 and bool(banner.strip()), status=status,
+                       detail=f"{line} | {banner.decode(errors='replace').strip()}", reply_src=proxy[0])
+        elif kind == "dns":
+            res.update(_dns(p["server"], p["name"], timeout))
+    except OSError as exc:
+        res["detail"] = f"{type(exc).__name__}: {exc}"
+    return res
+
+
+def _dns(server: str, name: str, timeout: float) -> dict[str, Any]:
+    import struct
+
+    qid = random.randint(0, 65535)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split(".")) + b"\0"
+    q += struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(q, (server, 53))
+        while True:
+            try:
+                data, peer = s.recvfrom(4096)
+            except TimeoutError:
+                return {"answered": False, "detail": "no answer", "rcode": None, "addresses": []}
+            if data[:2] == q[:2]:
+                break
+    rcode = data[3] & 0x0F
+    ancount = struct.unpack(">H", data[6:8])[0]
+    pos = len(q)  # the question is echoed back unchanged
+    addrs = []
+    for _ in range(ancount):
+        if data[pos] & 0xC0 == 0xC0:
+            pos += 2
+        else:
+            while data[pos]:
+                pos += data[pos] + 1
+            pos += 1
+        rtype, _, _, rdlen = struct.unpack(">HHIH", data[pos:pos + 10])
+        pos += 10
+        if rtype == 1 and rdlen == 4:
+            addrs.append(socket.inet_ntoa(data[pos:pos + 4]))
+        pos += rdlen
+    names = {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
+    return {"answered": True, "rcode": names.get(rcode, str(rcode)), "addresses": addrs,
+            "detail": f"{names.get(rcode, rcode)} {' '.join(addrs)}".strip(), "reply_src": peer[0]}
 
 
 def main(argv: list[str]) -> int:

@@ -281,4 +281,5 @@ def cloud_service_address(topo: Topology, system_index: int) -> str:
 #: fixed transit /30s of every municipality (``transit_subnet(m, N)``): firewall .1, peer .2
 TRANSIT_LGWAN_ROUTER = 0    # <m>-fw:lgr0  <->  <m>-lgr:in0
 TRANSIT_SECURITY_CLOUD = 1  # <m>-fw:sc0   <->  <pref>-sc:m<id>
-TRANSIT_BREAKOUT = 2        # α′ local breakout, if the model needs its own uplink
+TRANSIT_BREAKOUT = 2        # <m>-fw:bo0   <->  inet-gw:m<id>   (α′ local breakout line)
+TRANSIT_SANITIZER = 3       # <m>-fw:sz0   <->  <m>-san:eth0    (sanitizer DMZ)

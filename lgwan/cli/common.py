@@ -29,7 +29,7 @@ def topology_path(path: Path | None) -> Path:
 def build_plan(path: Path | None, model: str | None = None) -> Plan:
     p = topology_path(path)
     topo = load_topology(p)
-    return compile_plan(topo, model, topology_file=str(p))
+    return compile_plan(topo, model, topology_file=str(p.resolve()))
 
 
 def pick_lab(lab: str | None) -> str:

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..errors import LabInputError, LabStateError
-from . import down, exec, export, inspect, status, up, validate, verify
+from . import down, exec, export, inspect, model, status, up, validate, verify
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Emulate Japan's local-government network (LGWAN) and its Government Cloud link.")
@@ -20,6 +20,7 @@ app.command("exec")(exec.exec_)
 app.command()(exec.shell)
 app.command()(verify.verify)
 app.add_typer(export.app, name="export")
+app.add_typer(model.app, name="model")
 
 
 def main() -> None:

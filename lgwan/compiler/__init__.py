@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from ..model import Topology
 from ..plan import Plan
-from . import municipality
+from . import firewall, internet, municipality, sanitizer, security_cloud
 
 STEPS = [
     municipality.build,
+    internet.build,
+    security_cloud.build,
+    sanitizer.build,
+    firewall.build,  # last: renders the firewalls' rules once all their interfaces exist
 ]
 
 

@@ -45,7 +45,7 @@ HANDLED_FIELDS = {
              "sysctls", "bridges", "files", "daemons", "attrs"},
     "Interface": {"name", "addresses", "peer", "vlan", "trunk"},
     "Route": {"dst", "via", "dev", "table"},
-    "IpRule": {"priority", "table", "src", "iif"},
+    "IpRule": {"priority", "table", "src", "iif", "suppress_prefixlength"},
     "Bridge": {"name", "ports", "ovs", "address"},
     "Daemon": {"name", "argv", "env", "ready"},
     "Link": {"a", "a_if", "b", "b_if"},
@@ -235,7 +235,10 @@ def node_script(plan: Plan, node: Node) -> str:
             argv += ["from", rule.src]
         if rule.iif:
             argv += ["iif", rule.iif]
-        cmds.append(_q(argv + ["table", str(rule.table)]))
+        argv += ["table", str(rule.table)]
+        if rule.suppress_prefixlength is not None:
+            argv += ["suppress_prefixlength", str(rule.suppress_prefixlength)]
+        cmds.append(_q(argv))
     section("policy routing rules", cmds)
     section("routes", [_q(route_argv(r)) for r in node.routes])
     cmds = []

@@ -162,6 +162,8 @@ def _configure_node(plan: Plan, node: Node) -> None:
                 kw.update(src=ip, src_len=int(plen or 32))
             if rule.iif:
                 kw["iifname"] = rule.iif
+            if rule.suppress_prefixlength is not None:
+                kw["suppress_prefixlen"] = rule.suppress_prefixlength
             ipr.rule("add", **kw)
         for r in node.routes:
             kw = {}

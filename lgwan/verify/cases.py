@@ -7,28 +7,18 @@ probes are added by the relay-router and security-cloud parts.)
 
 from __future__ import annotations
 
-from ..compiler.firewall import builtin_rules
+from ..expect import expected_verdict
 from ..model import Topology
 from ..plan import Plan
+from ..policy import load_model_policy
 from .model import Case
 
 SEGMENTS = ("number_use", "lgwan", "internet")
 
 
-def expected_verdict(model: str, src_zone: str, dst_zone: str, dst_host: str, proto: str, port: int) -> tuple[bool, str]:
-    """(allowed, ref) for a flow between two segments of one municipality."""
-    if src_zone == dst_zone:
-        return True, "same segment"
-    for r in builtin_rules(model):
-        if (r.src_zone, r.dst_zone, r.proto) == (src_zone, dst_zone, proto) and port in r.ports \
-                and (not r.dst_hosts or dst_host in r.dst_hosts):
-            return True, r.ref
-    return False, "row 5" if {src_zone, dst_zone} == {"number_use", "lgwan"} else \
-        "row 4" if src_zone == "number_use" else "default deny"
-
-
 def matrix_cases(plan: Plan, topo: Topology) -> list[Case]:
     cases = []
+    policy = load_model_policy(plan.model, topo)
     for _, m in topo.municipalities():
         for sz in SEGMENTS:
             for src in getattr(m.segments, sz).hosts:
@@ -37,8 +27,9 @@ def matrix_cases(plan: Plan, topo: Topology) -> list[Case]:
                         continue
                     for dst in getattr(m.segments, dz).hosts:
                         for svc in dst.services:
-                            allowed, ref = expected_verdict(plan.model, sz, dz, dst.name, svc.proto, svc.port)
                             s, d = f"{m.name}-{src.name}", f"{m.name}-{dst.name}"
+                            v = expected_verdict(topo, policy, s, d, svc.proto, svc.port)
+                            allowed, ref = v.allowed, v.ref
                             kind = "tcp" if svc.proto == "tcp" else "udp"
                             cases.append(Case(
                                 id=f"{s}->{d}:{svc.proto}/{svc.port}", ref=ref, group="matrix",

@@ -66,10 +66,10 @@ def test_hosts_route_through_their_segment_firewall():
 def test_firewall_is_default_deny_and_names_matrix_rows():
     text = default_plan("alpha").nodes["yokohama-fw"].files["nftables.conf"]
     assert "chain forward {\n\t\ttype filter hook forward priority 0; policy drop;" in text
-    assert 'iifname "lg0" oifname "in0" ip daddr 10.1.30.11 tcp dport 3389 ct state new counter accept comment "row 8"' in text
+    assert 'iifname "lg0" oifname "in0" ip saddr 10.1.20.10 ip daddr 10.1.30.11 tcp dport 3389 ct state new' in text
     beta = default_plan("beta").nodes["yokohama-fw"].files["nftables.conf"]
     assert 'comment "row 8"' not in beta
-    assert 'iifname "in0" oifname "lg0" ip daddr 10.1.20.12 tcp dport 3389' in beta
+    assert 'iifname "in0" oifname "lg0" ip saddr 10.1.30.10 ip daddr 10.1.20.12 tcp dport 3389 ct state new' in beta
 
 
 def test_firewall_file_replaces_the_table_atomically():
