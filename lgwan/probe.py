@@ -18,6 +18,8 @@ prints one JSON result per probe. Kinds:
   ``rcode`` and ``addresses`` say what it was.
 
 A result is ``{"probe": …, "answered": bool, "detail": str, "reply_src": ip|None}``.
+A probe with ``"resolve": {"server": ip, "name": fqdn}`` first asks that resolver for the name
+and sends the probe to the answer (α′'s allow-list is enforced by name).
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ def _scapy():
 
 
 def run_one(p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("resolve"):
+        # by name, as a user would: ask the given resolver first, then probe the answer
+        r = p["resolve"]
+        answer = _dns(r["server"], r["name"], float(p.get("timeout", 1.0)))
+        if not answer.get("addresses"):
+            return {"probe": p, "answered": False, "reply_src": None,
+                    "detail": f"{r['name']} did not resolve via {r['server']}: {answer.get('detail')}"}
+        inner = run_one({**{k: v for k, v in p.items() if k != "resolve"}, "dst": answer["addresses"][0]})
+        inner["probe"] = p
+        inner["detail"] = f"{r['name']} -> {answer['addresses'][0]}; {inner['detail']}"
+        return inner
     kind = p["kind"]
     timeout = float(p.get("timeout", 1.0))
     dst = p.get("dst")
