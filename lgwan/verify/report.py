@@ -18,6 +18,14 @@ from rich.table import Table
 from .model import GROUPS, Result
 
 
+def ref_key(ref: str) -> tuple:
+    """'row 4' before 'row 10'; other refs after the rows, alphabetically."""
+    parts = ref.split()
+    if len(parts) == 2 and parts[0] == "row" and parts[1].isdigit():
+        return (0, int(parts[1]), "")
+    return (1, 0, ref)
+
+
 def summary(results: list[Result]) -> dict[str, Any]:
     failed = [r for r in results if not r.passed]
     return {"cases": len(results), "passed": len(results) - len(failed), "failed": len(failed),
@@ -32,7 +40,7 @@ def summary_line(results: list[Result], wall: float) -> str:
 
 def _ordered(results: list[Result]) -> list[Result]:
     """Failures first, then by group and rule."""
-    return sorted(results, key=lambda r: (r.passed, GROUPS.index(r.case.group), r.case.ref, r.case.id))
+    return sorted(results, key=lambda r: (r.passed, GROUPS.index(r.case.group), ref_key(r.case.ref), r.case.id))
 
 
 def print_terminal(results: list[Result], meta: dict[str, Any], wall: float, console: Console,
@@ -43,7 +51,7 @@ def print_terminal(results: list[Result], meta: dict[str, Any], wall: float, con
     t = Table(title=f"lgwan verify: lab {meta['lab']}, model {meta['model']}", show_lines=False)
     for col in ("", "rule", "case", "expected", "observed"):
         t.add_column(col, overflow="fold")
-    rules = sorted(by_rule.items(), key=lambda kv: (all(r.passed for r in kv[1]), GROUPS.index(kv[0][0]), kv[0][1]))
+    rules = sorted(by_rule.items(), key=lambda kv: (all(r.passed for r in kv[1]), GROUPS.index(kv[0][0]), ref_key(kv[0][1])))
     for (group, ref), rs in rules:
         bad = [r for r in rs if not r.passed]
         mark = "[red]FAIL[/]" if bad else "[green]ok[/]"
@@ -151,7 +159,7 @@ def to_html(results: list[Result], meta: dict[str, Any], wall: float) -> str:
     out.append("<h2>Summary by rule</h2><table><tr><th>group</th><th>rule</th><th>cases</th><th>passed</th>"
                "<th>failed</th></tr>")
     for (group, ref), rs in sorted(by_rule.items(), key=lambda kv: (all(r.passed for r in kv[1]),
-                                                                     GROUPS.index(kv[0][0]), kv[0][1])):
+                                                                     GROUPS.index(kv[0][0]), ref_key(kv[0][1]))):
         bad = sum(not r.passed for r in rs)
         out.append(f"<tr class='{'fail' if bad else 'pass'}'><td>{group}</td><td>{html.escape(ref)}</td>"
                    f"<td>{len(rs)}</td><td>{len(rs) - bad}</td><td>{bad}</td></tr>")
