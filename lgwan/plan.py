@@ -56,8 +56,8 @@ class Bridge:
 class Daemon:
     """A process started inside the node, with the node directory mounted on NODE_DIR.
 
-    ``ready`` says how the runtime knows it is up: "tcp:PORT", "udp:PORT" or "file:PATH"
-    (PATH inside the node, under NODE_DIR), or None to not wait.
+    ``ready`` says how the runtime knows it is up: "tcp:PORT", "udp:PORT", "file:PATH" or
+    "unix:PATH" (a socket that accepts; PATH inside the node, under NODE_DIR), or None to not wait.
     """
 
     name: str

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from ..model import Topology
 from ..plan import Plan
-from . import firewall, internet, municipality, sanitizer, security_cloud
+from . import firewall, internet, lgwan, municipality, sanitizer, security_cloud
+
+
+def relay_router(plan: Plan, topo: Topology) -> None:
+    """The J-LIS relay router and the Government Cloud (relay_router/compile.py)."""
+    from relay_router.compile import build  # relay_router imports this package
+
+    build(plan, topo)
+
 
 STEPS = [
     municipality.build,
     internet.build,
     security_cloud.build,
     sanitizer.build,
+    lgwan.build,
+    relay_router,
     firewall.build,  # last: renders the firewalls' rules once all their interfaces exist
 ]
 

@@ -19,7 +19,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import LabStateError
 from ..plan import Node, Plan
-from . import process
+from . import capabilities, ipsec, ovs, process
 from .state import LabState, list_namespaces
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
@@ -39,6 +39,8 @@ class DeployReport:
     daemons: int
     seconds: float
     steps: dict[str, float] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
+    tunnels: dict[str, float] = field(default_factory=dict)  # LGWAN router -> set-up seconds
 
 
 def lab_namespaces(lab: str) -> list[str]:
@@ -63,6 +65,10 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
         state.dir.mkdir(parents=True)
         state.update_meta(lab=lab, status="deploying", model=plan.model,
                           topology_file=plan.topology_file, started=time.time())
+        backends = _timed(steps, "backends", lambda: capabilities.detect(lab))
+        state.update_meta(backends=backends)
+        ipsec.specialise(plan, backends["ipsec"])
+        ovs.prepare(plan)
         state.save_plan(plan)
         _timed(steps, "namespaces", lambda: _create_namespaces(plan, state, progress))
         _timed(steps, "links", lambda: _create_links(plan, progress))
@@ -70,12 +76,14 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
         _timed(steps, "firewalls", lambda: _apply_sysctls_and_firewalls(plan, state, progress))
         _timed(steps, "addresses", lambda: _configure_nodes(plan, progress))
         ndaemons = _timed(steps, "daemons", lambda: _start_daemons(plan, state, progress))
+        _timed(steps, "switches", lambda: ovs.configure(plan, backends["ovs_datapath"]))
+        tunnels = _timed(steps, "tunnels", lambda: ipsec.establish(plan, backends["ipsec"]))
         state.update_meta(status="running", deployed=time.time())
     except BaseException:
         destroy(lab)
         raise
     return DeployReport(lab, len(plan.nodes), len(plan.links), ndaemons,
-                        time.monotonic() - t0, steps)
+                        time.monotonic() - t0, steps, backends, tunnels)
 
 
 def _timed(steps: dict[str, float], name: str, fn):
@@ -150,6 +158,9 @@ def _configure_node(plan: Plan, node: Node) -> None:
                 ip, plen = br.address.split("/")
                 ipr.addr("add", index=index(br.name), address=ip, prefixlen=int(plen))
             ipr.link("set", index=index(br.name), state="up")
+            if br.address:
+                ip, plen = br.address.split("/")
+                ipr.addr("add", index=index(br.name), address=ip, prefixlen=int(plen))
         for iface in node.interfaces:
             for addr in iface.addresses:
                 ip, plen = addr.split("/")
@@ -206,16 +217,17 @@ def _apply_sysctls_and_firewalls(plan: Plan, state: LabState, progress: Progress
 
 
 def _start_daemons(plan: Plan, state: LabState, progress: Progress) -> int:
-    jobs = [(n, d) for n in plan.nodes.values() for d in n.daemons]
+    """Nodes in parallel; a node's daemons in order, each ready before the next starts."""
+    nodes = [n for n in plan.nodes.values() if n.daemons]
 
-    def one(job):
-        node, daemon = job
+    def one(node: Node):
         d = state.node_dir(node.name)
-        pid = process.start_daemon(plan.lab, plan.namespace(node.name), node.name, d, daemon)
-        process.wait_ready(pid, d, daemon)
+        for daemon in node.daemons:
+            pid = process.start_daemon(plan.lab, plan.namespace(node.name), node.name, d, daemon)
+            process.wait_ready(pid, d, daemon)
 
-    list(_parallel(jobs, one, "daemons", progress))
-    return len(jobs)
+    list(_parallel(nodes, one, "daemons", progress))
+    return sum(len(n.daemons) for n in nodes)
 
 
 def destroy(lab: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -67,6 +68,18 @@ def _listening(pid: int, proto: str, port: int) -> bool:
     return False
 
 
+def _accepts(path: Path) -> bool:
+    """A unix socket someone listens on (the file alone can be left by a dead daemon)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_ready(pid: int, node_dir: Path, daemon: Daemon, timeout: float = 20) -> None:
     """Wait until the daemon is up, or raise RuntimeError with its log's tail."""
     if daemon.ready is None:
@@ -80,6 +93,8 @@ def wait_ready(pid: int, node_dir: Path, daemon: Daemon, timeout: float = 20) ->
         if kind in ("tcp", "udp") and _listening(pid, kind, int(arg)):
             return
         if kind == "file" and (node_dir / arg.removeprefix(NODE_DIR + "/")).exists():
+            return
+        if kind == "unix" and _accepts(node_dir / arg.removeprefix(NODE_DIR + "/")):
             return
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
