@@ -5,7 +5,7 @@ import json
 import typer
 from rich.table import Table
 
-from ..runtime import netns, process
+from ..runtime import ipsec, netns, process
 from ..runtime.state import LabState, known_labs
 from .common import console
 
@@ -32,6 +32,7 @@ def lab_status(name: str) -> dict:
         "nodes": len(plan.nodes) if plan else None,
         "daemons": daemons,
         "backends": meta.get("backends", {}),
+        "tunnels": ipsec.tunnels(plan) if plan is not None and netns.lab_namespaces(name) else [],
     }
 
 
@@ -50,9 +51,19 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable 
                       f"{s['namespaces']} namespaces, daemons {up}/{len(s['daemons'])} running")
         for k, v in s["backends"].items():
             console.print(f"  {k}: {v}")
+        for r in s["tunnels"]:
+            relay = r.get("relay", {})
+            ends = f" {r['local']} -> {r['remote']}," if r.get("local") else ""
+            console.print(f"  tunnel [bold]{r['municipality']}[/]: IKE {_state(r['ike'])}, CHILD {_state(r['child'])},"
+                          f"{ends} relay side {relay.get('node')} {_state(relay.get('ike'))}/"
+                          f"{_state(relay.get('child'))}, backend {r['backend']}", highlight=False)
         dead = [d for d in s["daemons"] if not d["alive"]]
         if dead:
             t = Table("node", "daemon", "pid", title="daemons not running")
             for d in dead:
                 t.add_row(d["node"], d["daemon"], str(d["pid"]))
             console.print(t)
+
+
+def _state(value: str) -> str:
+    return f"[green]{value}[/]" if value in ("ESTABLISHED", "INSTALLED") else f"[red]{value}[/]"

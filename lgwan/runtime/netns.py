@@ -158,9 +158,6 @@ def _configure_node(plan: Plan, node: Node) -> None:
                 ip, plen = br.address.split("/")
                 ipr.addr("add", index=index(br.name), address=ip, prefixlen=int(plen))
             ipr.link("set", index=index(br.name), state="up")
-            if br.address:
-                ip, plen = br.address.split("/")
-                ipr.addr("add", index=index(br.name), address=ip, prefixlen=int(plen))
         for iface in node.interfaces:
             for addr in iface.addresses:
                 ip, plen = addr.split("/")
