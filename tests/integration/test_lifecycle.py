@@ -20,14 +20,19 @@ def planned(topo_file) -> tuple[int, int]:
     from lgwan.compiler import compile_plan
     from lgwan.topology import load_topology
 
+    from lgwan.runtime import ovs
+
     plan = compile_plan(load_topology(topo_file))
+    ovs.prepare(plan)  # the runtime adds each OVS switch's ovsdb-server and ovs-vswitchd
     return len(plan.nodes), sum(len(n.daemons) for n in plan.nodes.values())
 
 
 def test_up_status_inspect_down(topo_file):
     name = lab_of(topo_file)
     nodes, daemons = planned(topo_file)
-    assert nodes == 20  # municipality: fw, 3 switches, 7 hosts, sanitizer; security cloud; internet: 7
+    # municipality: fw, 3 switches, 7 hosts, sanitizer; security cloud; internet: 7; LGWAN router,
+    # carrier, LGWAN-ASP host; relay front, virtual router, 2 OVS switches; tenant gateway, 2 cloud systems
+    assert nodes == 30
     r = lgwan("up", "-t", str(topo_file))
     try:
         assert r.returncode == 0, r.stderr
