@@ -29,7 +29,7 @@ OVS_DATAPATHS = ("netdev", "system")
 #: Debian packages of the node image: what the lab's nodes run (scripts/setup installs the same
 #: on a netns host), plus tini as the container's init.
 PACKAGES = [
-    "iproute2", "nftables", "iptables", "procps", "psmisc", "iputils-ping", "tcpdump", "iperf3",
+    "iproute2", "nftables", "iptables", "procps", "psmisc", "iputils-ping", "tcpdump", "iperf3", "ethtool",
     "dnsmasq-base", "tinyproxy",
     "strongswan-charon", "strongswan-swanctl", "libcharon-extra-plugins", "libstrongswan-extra-plugins",
     "openvswitch-switch",

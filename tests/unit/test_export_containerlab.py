@@ -204,7 +204,8 @@ def test_start_up_script_applies_the_plan(model):
     for node in plan.nodes.values():
         cmds = script_commands(files[f"nodes/{node.name}/start.sh"])
         addrs = {(a[0], a[2]) for a in applied(cmds, "ip", "address", "add")}
-        assert addrs == {(a, i.name) for i in node.interfaces for a in i.addresses}, node.name
+        assert addrs == {(a, i.name) for i in node.interfaces for a in i.addresses} | {
+            (b.address, b.name) for b in node.bridges if b.address}, node.name
         ups = {a[0] for a in applied(cmds, "ip", "link", "set") if a[1:] == ["up"]}
         assert {i.name for i in node.interfaces} | {"lo"} <= ups
         routes = applied(cmds, "ip", "route", "add")
@@ -224,7 +225,11 @@ def test_start_up_script_applies_the_plan(model):
         assert nft == ([[f"{NODE_DIR}/nftables.conf"]] if node.firewall else [])
         if node.daemons:
             started = [c for c in cmds if c and c[0] == "setsid"]
-            assert [c[1:c.index("</dev/null")] for c in started] == [d.argv for d in node.daemons]
+            argvs = [c[1:c.index("</dev/null")] for c in started]
+            # a daemon with an environment is started through env K=V ... (strongSwan, OVS)
+            argvs = [a[next(i for i, x in enumerate(a) if i > 0 and "=" not in x):] if a[0] == "env" else a
+                     for a in argvs]
+            assert argvs == [d.argv for d in node.daemons]
 
 
 def test_start_up_script_order_and_syntax():
