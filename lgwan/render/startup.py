@@ -156,6 +156,7 @@ wait_ready() {{  # wait_ready NAME PID KIND ARG: like the runtime's process.wait
             tcp) [ -n "$(ss -Hltn "sport = :$4")" ] && return 0 ;;
             udp) [ -n "$(ss -Hlun "sport = :$4")" ] && return 0 ;;
             file) [ -e "$4" ] && return 0 ;;
+            unix) python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$4" 2>/dev/null && return 0 ;;
         esac
         n=$((n + 1))
         if [ "$n" -gt {READY_TIMEOUT * 10} ]; then echo "lgwan: daemon $1 not ready after {READY_TIMEOUT}s" >&2; exit 1; fi
@@ -245,5 +246,9 @@ def node_script(plan: Plan, node: Node) -> str:
     for d in node.daemons:
         cmds += _daemon_lines(d)
     section("daemons", cmds)
+    if "ipsec" in node.attrs:  # the relay router's tunnels: load the rendered swanctl.conf into charon
+        section("IPsec connections and secrets", [
+            _q(["env", f"STRONGSWAN_CONF={NODE_DIR}/strongswan.conf", "swanctl", "--load-all", "--file",
+                f"{NODE_DIR}/swanctl.conf", "--uri", f"unix://{NODE_DIR}/charon.vici"]) + " >/dev/null"])
     out.append(f"\necho {shlex.quote(f'lgwan: {node.name} is up')}")
     return "\n".join(out) + "\n"
