@@ -151,11 +151,14 @@ def test_segment_firewall_allows_rows_1_2_6_out_through_its_lgwan_router(plan, t
     m = topo.prefectures[0].municipalities[0]
     fw = plan.nodes[f"{m.name}-fw"]
     text = fw.files["nftables.conf"]
-    assert f'iifname "nu0" oifname "lgr0" ip daddr {cloud_service_address(topo, 0)} tcp dport 443' in text
-    assert f'iifname "lg0" oifname "lgr0" ip daddr {cloud_service_address(topo, 1)} tcp dport 443' in text
-    assert f'iifname "lg0" oifname "lgr0" ip daddr {topo.lgwan.asp[0].address} tcp dport 443' in text
-    assert not any(r.dst == "default" for r in fw.routes)  # the security cloud owns the default route
-    assert {r.dst for r in fw.routes} >= {topo.relay_router.service_range, topo.lgwan.asp_prefix}
+    for line in (f'iifname "nu0" oifname "lgr0" ip daddr {cloud_service_address(topo, 0)} tcp dport 443 ct state new',
+                 f'iifname "lg0" oifname "lgr0" ip daddr {cloud_service_address(topo, 1)} tcp dport 443 ct state new',
+                 f'iifname "lg0" oifname "lgr0" ip daddr {topo.lgwan.asp[0].address} tcp dport 443 ct state new'):
+        assert line in text
+    lgr_ip = plan.nodes[lgr_name(m)].iface("in0").addresses[0].split("/")[0]
+    via_lgr = {r.dst for r in fw.routes if r.via == lgr_ip}
+    assert via_lgr == {topo.relay_router.service_range, topo.lgwan.asp_prefix, topo.addressing.lgwan_global_pool}
+    assert "default" not in via_lgr  # the security cloud owns the default route
 
 
 def test_cloud_tenants_overlap_but_names_do_not(plan, topo):
