@@ -27,6 +27,8 @@ class Case:
     probe: dict[str, Any] | None = None
     expect_answer: bool | None = None
     check: Callable[["CheckContext"], tuple[bool, str, dict[str, Any]]] | None = None
+    #: run alone, after every other case (for checks that disturb the lab, e.g. kill a daemon)
+    exclusive: bool = False
 
     @property
     def expected(self) -> str:

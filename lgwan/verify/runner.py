@@ -22,7 +22,7 @@ from typing import Any
 from ..plan import Plan
 from ..runtime.state import LabState
 from .agent import fork_agent
-from .model import Case, CheckContext, Result
+from .model import GROUPS, Case, CheckContext, Result
 
 FIRST_TIMEOUT = 1.0
 RETRY_TIMEOUT = 3.0
@@ -148,19 +148,24 @@ class Runner:
             a._ready.wait(30)
 
     def run(self, cases: list[Case], on_result=None) -> list[Result]:
-        results: list[Result | None] = [None] * len(cases)
+        """Run the cases group by group (matrix, wire, attack), each group concurrently; the
+        exclusive cases last, one at a time. Results come back in the order of ``cases``."""
+        results: dict[int, Result] = {}
+        phases = [[i for i, c in enumerate(cases) if c.group == g and not c.exclusive] for g in GROUPS]
+        phases += [[i] for i, c in enumerate(cases) if c.exclusive]
         try:
             self.start(cases)
             with ThreadPoolExecutor(self.workers) as pool:
-                futures = {pool.submit(self.run_case, c): i for i, c in enumerate(cases)}
-                for fut, i in futures.items():
-                    results[i] = fut.result()
-                    if on_result:
-                        on_result(results[i])
+                for phase in phases:
+                    futures = {pool.submit(self.run_case, cases[i]): i for i in phase}
+                    for fut, i in futures.items():
+                        results[i] = fut.result()
+                        if on_result:
+                            on_result(results[i])
         finally:
             for a in self.agents.values():
                 a.close()
-        return [r for r in results if r is not None]
+        return [results[i] for i in sorted(results)]
 
 
 def pcap_path(plan: Plan) -> Path:
