@@ -176,42 +176,26 @@ def _app_probe(kind: str, p: dict[str, Any], timeout: float, res: dict[str, Any]
 
 
 def _dns(server: str, name: str, timeout: float) -> dict[str, Any]:
-    import struct
-
-    qid = random.randint(0, 65535)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    q += b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split(".")) + b"\0"
-    q += struct.pack(">HH", 1, 1)
+    """An A query over a kernel UDP socket; the message is built and parsed by scapy."""
+    sc = _scapy()
+    query = sc.DNS(id=random.randint(0, 65535), rd=1, qd=sc.DNSQR(qname=name, qtype="A"))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
-        s.sendto(q, (server, 53))
+        s.sendto(bytes(query), (server, 53))
         while True:
             try:
                 data, peer = s.recvfrom(4096)
             except TimeoutError:
                 return {"answered": False, "detail": "no answer", "rcode": None, "addresses": []}
-            if data[:2] == q[:2]:
+            answer = sc.DNS(data)
+            if answer.id == query.id:
                 break
-    rcode = data[3] & 0x0F
-    ancount = struct.unpack(">H", data[6:8])[0]
-    pos = len(q)  # the question is echoed back unchanged
-    addrs = []
-    for _ in range(ancount):
-        if data[pos] & 0xC0 == 0xC0:
-            pos += 2
-        else:
-            while data[pos]:
-                pos += data[pos] + 1
-            pos += 1
-        rtype, _, _, rdlen = struct.unpack(">HHIH", data[pos:pos + 10])
-        pos += 10
-        if rtype == 1 and rdlen == 4:
-            addrs.append(socket.inet_ntoa(data[pos:pos + 4]))
-        pos += rdlen
     names = {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
-    return {"answered": True, "rcode": names.get(rcode, str(rcode)), "addresses": addrs,
-            "detail": f"{names.get(rcode, rcode)} {' '.join(addrs)}".strip(), "reply_src": peer[0]}
-
+    rcode = names.get(answer.rcode, str(answer.rcode))
+    records = answer.an or []  # scapy >= 2.6: a list of resource records
+    addrs = [str(r.rdata) for r in records if getattr(r, "type", None) == 1]
+    return {"answered": True, "rcode": rcode, "addresses": addrs,
+            "detail": f"{rcode} {' '.join(addrs)}".strip(), "reply_src": peer[0]}
 
 def main(argv: list[str]) -> int:
     probes = json.loads(argv[0]) if argv else json.load(sys.stdin)

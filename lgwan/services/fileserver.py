@@ -17,8 +17,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import socketserver
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from lgwan.services.httpserver import Server
 
 NAME = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
 MAX_SIZE = 20 * 1024 * 1024
@@ -101,17 +102,6 @@ def main(argv=None) -> None:
     srv.daemon_threads = True
     print(f"fileserver on {a.bind}:{a.port} dir={a.dir} put-from={sorted(allow)}", flush=True)
     srv.serve_forever()
-
-
-class Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer without the reverse DNS lookup of its own address at bind time
-    (``socket.getfqdn``): inside a lab node that lookup waits for an unreachable resolver."""
-
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
 
 
 if __name__ == "__main__":

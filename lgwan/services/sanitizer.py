@@ -29,8 +29,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-import socketserver
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from lgwan.services.httpserver import Server
 
 MAX_SIZE = 20 * 1024 * 1024
 TEXT_EXT = {".txt", ".csv", ".tsv", ".log", ".md"}
@@ -369,17 +370,6 @@ def main(argv=None) -> None:
     srv.daemon_threads = True
     print(f"sanitizer listening on {a.bind}:{a.port} -> {a.deliver}", flush=True)
     srv.serve_forever()
-
-
-class Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer without the reverse DNS lookup of its own address at bind time
-    (``socket.getfqdn``): inside a lab node that lookup waits for an unreachable resolver."""
-
-    daemon_threads = True
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def serve(sc, reader, writer) -> None:
             pool.submit(reply, req)
 
 
-def fork_agent(namespace: str):
+def fork_agent(namespace: str, log: str | None = None):
     """Fork an agent into ``namespace``; returns (pid, to_agent, from_agent) text files.
 
     Call from a single-threaded parent that has imported scapy (lgwan.probe._scapy())."""
@@ -89,6 +89,10 @@ def fork_agent(namespace: str):
         try:
             os.close(req_w)
             os.close(res_r)
+            if log:  # scapy's own thread noise goes to the run's log, not the user's terminal
+                fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                os.dup2(fd, 2)
+                os.close(fd)
             from pyroute2 import netns
 
             netns.setns(namespace, flags=0)

@@ -31,9 +31,10 @@ RETRY_TIMEOUT = 3.0
 class Agent:
     """A probe agent inside one node (forked, see agent.fork_agent); thread-safe request/response."""
 
-    def __init__(self, plan: Plan, node: str):
+    def __init__(self, plan: Plan, node: str, log_dir: Path):
         self.node = node
-        self.pid, self._to, self._from = fork_agent(plan.namespace(node))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.pid, self._to, self._from = fork_agent(plan.namespace(node), str(log_dir / f"agent-{node}.log"))
         self._lock = threading.Lock()
         self._waiting: dict[int, Future] = {}
         self._next = 0
@@ -102,7 +103,7 @@ class Runner:
     def agent(self, node: str) -> Agent:
         with self._agents_lock:
             if node not in self.agents:
-                self.agents[node] = Agent(self.plan, node)
+                self.agents[node] = Agent(self.plan, node, self.pcap_dir)
             return self.agents[node]
 
     def probe(self, node: str, probe: dict[str, Any], pcap_name: str | None = None) -> dict[str, Any]:
