@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -37,6 +38,13 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        # a failure of the host or a daemon (the lab was rolled back); the detail is in the message
+        if os.environ.get("LGWAN_DEBUG"):
+            raise
+        err_console.print(f"[red]error[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print("(set LGWAN_DEBUG=1 to see where it failed)", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

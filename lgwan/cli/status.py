@@ -56,7 +56,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="machine-readable 
             ends = f" {r['local']} -> {r['remote']}," if r.get("local") else ""
             console.print(f"  tunnel [bold]{r['municipality']}[/]: IKE {_state(r['ike'])}, CHILD {_state(r['child'])},"
                           f"{ends} relay side {relay.get('node')} {_state(relay.get('ike'))}/"
-                          f"{_state(relay.get('child'))}, backend {r['backend']}", highlight=False)
+                          f"{_state(relay.get('child'))}, backend {r['backend']}, auth {r.get('auth', 'psk')}", highlight=False)
         dead = [d for d in s["daemons"] if not d["alive"]]
         if dead:
             t = Table("node", "daemon", "pid", title="daemons not running")

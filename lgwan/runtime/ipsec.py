@@ -48,10 +48,56 @@ def session(node_dir: Path, timeout: float = 10):
         s.close()
 
 
+def _pki(*args: str, stdin: bytes | None = None) -> bytes:
+    r = subprocess.run(["pki", *args], input=stdin, capture_output=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"pki {' '.join(args[:2])} failed: {r.stderr.decode(errors='replace').strip()}")
+    return r.stdout
+
+
+def issue_certificates(plan: Plan, lifetime_days: int = 30) -> int:
+    """X.509 authentication: create the lab's CA (``<state>/ca``) and give every charon node a key
+    and a certificate for its IKE identity (subjectAltName), in ``<node dir>/x509/``. Returns the
+    number of certificates issued (0 with pre-shared keys)."""
+    nodes = [n for n in ipsec_nodes(plan) if n.attrs["ipsec"].get("auth") == "x509"]
+    if not nodes:
+        return 0
+    state = LabState(plan.lab)
+    ca = state.dir / "ca"
+    ca.mkdir(parents=True, exist_ok=True)
+    (ca / "ca.key").write_bytes(_pki("--gen", "--type", "ed25519", "--outform", "der"))
+    (ca / "ca.der").write_bytes(_pki("--self", "--ca", "--lifetime", str(lifetime_days), "--in", str(ca / "ca.key"),
+                                     "--type", "ed25519", "--dn", f"O=lgwan-lab, CN=lab {plan.lab} CA",
+                                     "--outform", "der"))
+
+    def one(node: Node) -> None:
+        d = state.node_dir(node.name) / "x509"
+        d.mkdir(parents=True, exist_ok=True)
+        key = _pki("--gen", "--type", "ed25519", "--outform", "der")
+        (d / "key.der").write_bytes(key)
+        ident = node.attrs["ipsec"]["id"]
+        pub = _pki("--pub", "--in", str(d / "key.der"), "--type", "priv", "--outform", "der")
+        (d / "cert.der").write_bytes(_pki(
+            "--issue", "--cacert", str(ca / "ca.der"), "--cakey", str(ca / "ca.key"), "--type", "pub",
+            "--dn", f"O=lgwan-lab, CN={ident}", "--san", ident, "--lifetime", str(lifetime_days),
+            "--outform", "der", stdin=pub))
+        (d / "ca.der").write_bytes((ca / "ca.der").read_bytes())
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, nodes))
+    return len(nodes)
+
+
 def load(node_dir: Path) -> None:
-    """Load the node's swanctl.conf into its charon (secrets first, then connections)."""
+    """Load the node's credentials and swanctl.conf into its charon: the lab CA, the node's own
+    certificate and key (X.509) or its pre-shared keys, then the connections."""
     conns, shared = render.vici_messages(render.parse_swanctl((node_dir / "swanctl.conf").read_text()))
+    x509 = node_dir / "x509"
     with session(node_dir) as v:
+        if x509.is_dir():
+            v.load_cert({"type": "X509", "flag": "CA", "data": (x509 / "ca.der").read_bytes()})
+            v.load_cert({"type": "X509", "flag": "NONE", "data": (x509 / "cert.der").read_bytes()})
+            v.load_key({"type": "ed25519", "data": (x509 / "key.der").read_bytes()})
         for s in shared:
             v.load_shared(s)
         v.load_conn(conns)
@@ -188,7 +234,8 @@ def tunnels(plan: Plan) -> list[dict[str, Any]]:
             continue
         vrf = next((n for n in ipsec_nodes(plan) if n.role == "relay_vrf" and n.municipality == node.municipality), None)
         row = {"municipality": node.municipality, "node": node.name,
-               "backend": node.attrs.get("ipsec_backend"), **tunnel_state(state.node_dir(node.name))}
+               "backend": node.attrs.get("ipsec_backend"), "auth": node.attrs["ipsec"].get("auth", "psk"),
+               **tunnel_state(state.node_dir(node.name))}
         if vrf is not None:
             v = tunnel_state(state.node_dir(vrf.name))
             row["relay"] = {"node": vrf.name, **v}

@@ -71,6 +71,7 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
         ovs.prepare(plan)
         state.save_plan(plan)
         _timed(steps, "namespaces", lambda: _create_namespaces(plan, state, progress))
+        _timed(steps, "certificates", lambda: ipsec.issue_certificates(plan))
         _timed(steps, "links", lambda: _create_links(plan, progress))
         # sysctls and firewalls before any link comes up: no window without rules, no IPv6 chatter
         _timed(steps, "firewalls", lambda: _apply_sysctls_and_firewalls(plan, state, progress))

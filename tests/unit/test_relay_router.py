@@ -187,3 +187,28 @@ def test_shared_ip_inside_the_service_range_is_refused(tmp_path):
                  "prefectures: [{name: p, municipalities: [{name: m}]}]\n")
     with pytest.raises(LabInputError, match="IKE endpoint may not be in a traffic selector"):
         compile_plan(load_topology(f))
+
+
+def test_x509_topology_renders_pubkey_auth_and_no_psk():
+    from lgwan.compiler import compile_plan
+    from lgwan.topology import load_topology
+
+    topo = load_topology("x.yml", """
+name: t1
+relay_router: {auth: x509}
+prefectures:
+  - name: p
+    municipalities: [{name: m, vlan: 101}]
+""")
+    plan = compile_plan(topo)
+    for node in ("m-lgr", "relay-m"):
+        files = plan.nodes[node].files
+        assert "auth = pubkey" in files["swanctl.conf"] and "auth = psk" not in files["swanctl.conf"]
+        assert "secrets" not in files["swanctl.conf"] and topo.prefectures[0].municipalities[0].psk not in files["swanctl.conf"]
+        load = next(line for line in files["strongswan.conf"].splitlines() if "load =" in line).split()
+        assert {"pem", "x509", "pkcs1", "pkcs8", "constraints"} <= set(load)
+        assert load.index("kernel-libipsec") < load.index("kernel-netlink")
+    # pre-shared keys stay the default, without the certificate plugins
+    psk = compile_plan(load_topology("x.yml", "name: t1\nprefectures: [{name: p, municipalities: [{name: m}]}]\n"))
+    assert "auth = psk" in psk.nodes["m-lgr"].files["swanctl.conf"]
+    assert " x509 " not in psk.nodes["m-lgr"].files["strongswan.conf"]
