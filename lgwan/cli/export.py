@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from ..errors import LabStateError
+from ..errors import LabInputError, LabStateError
 from ..export import containerlab
 from ..model import MODELS
-from .common import build_plan, console
+from ..source import load_yaml
+from .common import build_plan, console, topology_path
 
 app = typer.Typer(no_args_is_help=True, help="Write a lab out for other tools (containerlab, clabernetes).")
 
@@ -28,7 +29,14 @@ def containerlab_(
     if ovs_datapath not in containerlab.OVS_DATAPATHS:
         raise typer.BadParameter(f"'{ovs_datapath}' is not one of: {', '.join(containerlab.OVS_DATAPATHS)}",
                                  param_hint="--ovs-datapath")
-    plan = build_plan(topology, model)
+    path = topology_path(topology)
+    plan = build_plan(path, model)
+    if any(n.attrs.get("ipsec", {}).get("auth") == "x509" for n in plan.nodes.values()):
+        # the certificates are made by the netns runtime at deploy time; the start-up scripts
+        # have no such step yet, and a lab without working tunnels must not be exported
+        _, src = load_yaml(path)
+        raise LabInputError([src.problem(("relay_router", "auth"),
+                                         "auth x509 is not supported by the containerlab export yet (use psk)")])
     files = containerlab.export(plan, image=image, ovs_datapath=ovs_datapath)
     try:
         files.update(containerlab.source_files())

@@ -31,7 +31,7 @@ OVS_DATAPATHS = ("netdev", "system")
 PACKAGES = [
     "iproute2", "nftables", "iptables", "procps", "psmisc", "iputils-ping", "tcpdump", "iperf3", "ethtool",
     "dnsmasq-base", "tinyproxy",
-    "strongswan-charon", "strongswan-swanctl", "libcharon-extra-plugins", "libstrongswan-extra-plugins",
+    "strongswan-charon", "strongswan-swanctl", "strongswan-pki", "libcharon-extra-plugins", "libstrongswan-extra-plugins",
     "openvswitch-switch",
     "python3", "python3-pip", "python3-scapy",
     "tini",

@@ -315,3 +315,16 @@ def test_readme_explains_build_deploy_clabverter_vlans_and_virtual_routers():
     for needle in ("docker build", "containerlab deploy -t lgwan.clab.yml", "clabverter", "datapath_type=netdev",
                    "trunks=", "same shared global IP", "network-mode: none"):
         assert needle in text, needle
+
+
+def test_export_refuses_x509_labs_with_a_located_error(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "x.yml"
+    f.write_text("name: t1\nrelay_router: {auth: x509}\nprefectures: [{name: p, municipalities: [{name: m}]}]\n")
+    r = subprocess.run([sys.executable, "-m", "lgwan", "export", "containerlab", "-t", str(f), "-o", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert f"{f}:2 relay_router.auth: auth x509 is not supported by the containerlab export yet" in r.stderr
+    assert not (tmp_path / "o").exists()
