@@ -9,7 +9,7 @@ Every case is derived from the topology and the plan (no node names are written 
   see nothing.
 - ``attack: spoofed source``: a number_use host sends SYNs with an lgwan host's source address to
   destinations only lgwan may reach (LGWAN-ASP, the lgwan-zone cloud systems); the internet
-  attacker sends with LGWAN sources into a municipality's LGWAN servers (over the breakout
+  (its router, which may forge anything) sends with LGWAN sources into a municipality's LGWAN servers (over the breakout
   line's route), to the security cloud's proxy and to the relay router's IKE port. Watched at
   the destination (nothing arrives, or no reply leaves it).
 - ``attack: plaintext to the shared IP``: from positions that are not a municipality (each
@@ -234,8 +234,10 @@ def spoof_cases(plan: Plan, topo: Topology) -> list[Case]:
                     group=GROUP, title=f"{host_name(m, nu)} posing as {host_name(m, lg)} ({lg.address}) does not "
                                        f"reach {dst} (tcp/{v.port}), which only lgwan may reach",
                     destination=dst, check=_inject_check(watches, inject), nodes=(host_name(m, nu), node)))
-        # the internet posing as LGWAN
-        for attacker in _attackers(plan, topo)[:1]:
+        # the internet posing as LGWAN: injected at the internet router itself (the last internet hop
+        # before the lab, which sees and may forge anything; a host behind it would be stopped by
+        # the router's own reverse-path filter, which is not the lab's defence)
+        for attacker in [inet.ROUTER] if _attackers(plan, topo) else []:
             others = [o for _, o in munis if o.name != m.name]
             lg_src = lgwan_address(others[0]) if others else (topo.lgwan.asp[0].address if topo.lgwan.asp else None)
             if lg_src and _has_carrier(plan):
