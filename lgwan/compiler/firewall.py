@@ -48,6 +48,8 @@ TABLE = "lgwan"
 #: how long an address the forwarder resolved stays in an FQDN set (refreshed by a new lookup
 #: only once it has expired: dnsmasq does not reset the timeout of an existing element)
 FQDN_TIMEOUT = "1h"
+#: DNS record types (NULL, MX, TXT, SRV) the forwarder answers itself for allowed names
+TUNNEL_RRTYPES = (10, 15, 16, 33)
 
 
 @dataclass
@@ -251,6 +253,9 @@ def forwarder_conf(topo: Topology, m: Municipality, policy: LoadedPolicy) -> str
             f"server=/{fqdn}/{dns}@{bo_addr}",
             f"nftset=/{fqdn}/4#inet#{TABLE}#{fqdn_set(fqdn)}",
             f"address=/*.{fqdn}/",  # exactly the allowed name: its subdomains stay local (NXDOMAIN)
+            # the record types DNS tunnels use are answered here (empty), never forwarded: without
+            # these, dnsmasq forwards e.g. a TXT query upstream and only filters the answer
+            *[f"dns-rr={fqdn},{rrtype}" for rrtype in TUNNEL_RRTYPES],
         ]
     return "\n".join(lines) + "\n"
 

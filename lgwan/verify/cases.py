@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..model import Topology
 from ..plan import Plan
+from .attacks import attack_cases
 from .matrix import matrix_cases
 from .model import Case
 
@@ -15,6 +16,7 @@ from .model import Case
 def build_cases(plan: Plan, topo: Topology, only: list[str] | None = None,
                 from_nodes: list[str] | None = None) -> list[Case]:
     cases = matrix_cases(plan, topo)
+    cases += attack_cases(plan, topo)
     if only:
         wanted = {o.lower().replace(" ", "") for o in only}
         cases = [c for c in cases if c.ref.lower().replace(" ", "") in wanted or c.group in wanted]

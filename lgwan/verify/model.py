@@ -29,6 +29,8 @@ class Case:
     check: Callable[["CheckContext"], tuple[bool, str, dict[str, Any]]] | None = None
     #: run alone, after every other case (for checks that disturb the lab, e.g. kill a daemon)
     exclusive: bool = False
+    #: nodes a check case sends probes from or sniffs in (their agents are forked up front)
+    nodes: tuple[str, ...] = ()
 
     @property
     def expected(self) -> str:

@@ -143,7 +143,7 @@ class Runner:
 
     def start(self, cases: list[Case]) -> None:
         """Fork the agents of every source node (before any thread starts: fork and threads don't mix)."""
-        for node in sorted({c.source for c in cases if c.source}):
+        for node in sorted({c.source for c in cases if c.source} | {n for c in cases for n in c.nodes}):
             self.agent(node)
         for a in self.agents.values():
             a._ready.wait(30)
