@@ -199,7 +199,9 @@ def segment_rules(topo: Topology, pref: Prefecture, m: Municipality, policy: Loa
         'iifname "lo" accept',
         "ct state established,related accept",
         "ct state invalid drop",
-        f"icmp type echo-request limit rate 10/second counter accept {nft.comment('gateway ping')}",
+        # the gateway answers pings from its own segments only, never from the internet or LGWAN
+        f"{nft.match(iif=list(IFACE.values()))} icmp type echo-request limit rate 10/second counter accept "
+        f"{nft.comment('gateway ping')}",
     ])
     sets, chains = [], [forward, inp]
     breakout = fqdn_rules(policy)

@@ -131,7 +131,7 @@ def router_rules(topo: Topology, m: Municipality) -> list[nft.Table]:
         'iifname "lo" accept',
         "ct state established,related accept",
         f'iifname "wan0" ip saddr {shared} udp dport {{ 500, 4500 }} accept {nft.comment("IKE/ESP-in-UDP")}',
-        f'icmp type echo-request limit rate 10/second accept',
+        'iifname "in0" icmp type echo-request limit rate 10/second accept',
         "counter",
     ])
     post = nft.Chain("post_nat", type="nat", hook="postrouting", priority=100, rules=[

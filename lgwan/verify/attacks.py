@@ -344,9 +344,9 @@ def public_addresses(plan: Plan, topo: Topology) -> list[tuple[str, str]]:
 def unsolicited_cases(plan: Plan, topo: Topology) -> list[Case]:
     cases = []
     for attacker in _attackers(plan, topo)[:1]:
-        probes: list[tuple[str, str, str, int]] = []
+        probes: list[tuple[str, str, str, int | None]] = []
         for addr, what in public_addresses(plan, topo):
-            ports = [("tcp", 443), ("udp", 500)]
+            ports = [("tcp", 443), ("udp", 500), ("icmp", None)]
             if "security cloud" in what:
                 ports.append(("tcp", next(p for p in topo.prefectures).security_cloud.proxy_port))
             probes += [(addr, what, proto, port) for proto, port in ports]
@@ -356,8 +356,10 @@ def unsolicited_cases(plan: Plan, topo: Topology) -> list[Case]:
                     probes += [(h.address, host_name(m, h), v.proto, v.port) for v in h.services]
         for addr, what, proto, port in probes:
             cases.append(Case(
-                id=f"attack:unsolicited:{attacker}->{addr}:{proto}/{port}", ref=REF_UNSOLICITED, group=GROUP,
-                title=f"{attacker} opening {proto}/{port} to {what} ({addr}) gets no answer (row 12)",
+                id=f"attack:unsolicited:{attacker}->{addr}:{proto}" + (f"/{port}" if port else ""),
+                ref=REF_UNSOLICITED, group=GROUP,
+                title=(f"{attacker} opening {proto}/{port}" if port else f"{attacker} pinging")
+                + f" {what} ({addr}) gets no answer (row 12)",
                 source=attacker, destination=what,
                 probe={"kind": proto, "dst": addr, "port": port, "timeout": 1.0, "retry": 0}, expect_answer=False))
     return cases

@@ -55,7 +55,8 @@ def print_terminal(results: list[Result], meta: dict[str, Any], wall: float, con
     for (group, ref), rs in rules:
         bad = [r for r in rs if not r.passed]
         mark = "[red]FAIL[/]" if bad else "[green]ok[/]"
-        t.add_row(mark, f"{group}: {ref}", f"{len(rs) - len(bad)}/{len(rs)} cases pass", "", "")
+        label = ref if ref.startswith(group) else f"{group}: {ref}"
+        t.add_row(mark, label, f"{len(rs) - len(bad)}/{len(rs)} cases pass", "", "")
         for r in _ordered(rs):
             if r.passed and not show_passed:
                 continue
