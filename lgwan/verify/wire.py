@@ -54,7 +54,7 @@ REFS = {
 }
 #: time a sniffer gets to open its socket before the traffic it should see is sent
 SETTLE = 1.0
-SNIFF_SECONDS = 3.5
+SNIFF_SECONDS = 2.5
 IKE_PORTS = (500, 4500)
 
 Check = Callable[[CheckContext], tuple[bool, str, dict[str, Any]]]
@@ -427,7 +427,8 @@ def check_fail_closed(plan: Plan, topo: Topology, m: Municipality, others: list[
 
             (dead, alive), (sn,) = _while_sniffing(
                 ctx, [(CARRIER, {"iface": [f"m{m.id}"], "filter": f"host {shared} or net {svc}", "records": True,
-                                 "grep": [f"lgwan {f['system']}".encode().hex() for f in flows]})], traffic)
+                                 "grep": [f"lgwan {f['system']}".encode().hex() for f in flows],
+                                 "timeout": SNIFF_SECONDS + 1.5})], traffic)
             c = classify_carrier(sn.get("records", []), ike_address(m), shared, svc)
             # with charon dead, a DPD from the relay side may meet an ICMP unreachable: allowed
             clear = [x for x in c["clear"] if "ICMP" not in x or "IPerror" not in x]
