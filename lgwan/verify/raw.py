@@ -1,7 +1,8 @@
 """Raw packet work for check cases: inject crafted frames, and watch what arrives.
 
 These run inside a node through the same agent as the probes (kinds ``sniff``, ``sendp``,
-``send``). A check case typically starts a ``sniff`` at the far end, injects with ``sendp`` or
+``send``). ``sniff`` may return a record per frame (``records: true``: VLAN ids, addresses,
+protocol, ports) and count frames carrying given bytes (``grep``: hex strings). A check case typically starts a ``sniff`` at the far end, injects with ``sendp`` or
 ``send`` at the near end, and passes when the sniffer saw nothing (or exactly what it should).
 """
 
@@ -24,6 +25,11 @@ def run(p: dict[str, Any], sc) -> dict[str, Any]:
         res["count"] = len(packets)
         if p.get("vlans"):
             res["vlans"] = sorted({layer.vlan for pkt in packets for layer in _dot1q_layers(pkt, sc)})
+        if p.get("records"):
+            res["records"] = [_record(pkt, sc) for pkt in packets][:2000]
+        if p.get("grep"):  # how many packets carry each byte string (hex) anywhere in the frame
+            frames = [bytes(pkt) for pkt in packets]
+            res["grep"] = {h: sum(bytes.fromhex(h) in f for f in frames) for h in p["grep"]}
         res["answered"] = len(packets) > 0
         res["detail"] = f"{len(packets)} packets" + (f": {res['packets'][0]}" if packets else "")
     elif kind == "sendp":
@@ -37,6 +43,20 @@ def run(p: dict[str, Any], sc) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown raw kind {kind}")
     return res
+
+
+def _record(pkt, sc) -> dict[str, Any]:
+    """What a check needs to judge one captured frame: VLAN tags, addresses, protocol, ports."""
+    rec: dict[str, Any] = {"vlans": [x.vlan for x in _dot1q_layers(pkt, sc)], "summary": pkt.summary()}
+    if pkt.haslayer(sc.IP):
+        ip = pkt[sc.IP]
+        rec.update(src=ip.src, dst=ip.dst, proto=ip.proto)
+        if ip.haslayer(sc.UDP) or ip.haslayer(sc.TCP):
+            l4 = ip[sc.UDP] if ip.haslayer(sc.UDP) else ip[sc.TCP]
+            rec.update(sport=l4.sport, dport=l4.dport)
+    elif pkt.haslayer(sc.ARP):
+        rec.update(src=pkt[sc.ARP].psrc, dst=pkt[sc.ARP].pdst, proto="arp")
+    return rec
 
 
 def _dot1q_layers(pkt, sc):
