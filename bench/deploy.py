@@ -39,6 +39,7 @@ def measure(n: int, repeat: int) -> dict:
                 steps.setdefault(k, []).append(v)
     return {"n": n, "nodes": len(plan.nodes), "links": len(plan.links), "daemons": report.daemons,
             "compile": compile_s, "up": statistics.median(ups), "down": statistics.median(downs),
+            "down_max": max(downs),
             "steps": {k: statistics.median(v) for k, v in steps.items()}}
 
 
@@ -51,11 +52,11 @@ def main() -> None:
         raise SystemExit("bench/deploy.py deploys namespaces: run it as root")
     rows = [measure(int(n), args.repeat) for n in args.sizes.split(",")]
     print(f"{'munis':>5} {'nodes':>5} {'links':>5} {'daemons':>7} {'compile s':>9} {'up s':>6} "
-          f"{'down s':>6} {'up ms/node':>10}  slowest up steps")
+          f"{'down s':>6} {'max':>5} {'up ms/node':>10}  slowest up steps")
     for r in rows:
         slow = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["steps"].items(), key=lambda kv: -kv[1])[:3])
         print(f"{r['n']:>5} {r['nodes']:>5} {r['links']:>5} {r['daemons']:>7} {r['compile']:>9.3f} "
-              f"{r['up']:>6.2f} {r['down']:>6.2f} {1000 * r['up'] / r['nodes']:>10.1f}  {slow}")
+              f"{r['up']:>6.2f} {r['down']:>6.2f} {r['down_max']:>5.2f} {1000 * r['up'] / r['nodes']:>10.1f}  {slow}")
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         print(f"growth {a['n']}->{b['n']} municipalities: up x{b['up'] / a['up']:.1f}, "

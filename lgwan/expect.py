@@ -10,7 +10,9 @@ Input:
 - ``src``, ``dst``: endpoint names (``resolve``): a node of the lab (``yokohama-lg-term``,
   ``yokohama-san``, ``kanagawa-sc``, ``inet-web``), an internet or LGWAN-ASP FQDN
   (``meet.saas.example``), ``cloud:<municipality>:<system>`` for a Government Cloud system
-  (``cloud:yokohama:juki``) or ``asp:<name>`` for an LGWAN-ASP service.
+  (``cloud:yokohama:juki``) or ``asp:<name>`` (or its node, ``lgwan-<name>``) for an LGWAN-ASP
+  service. Another municipality's lgwan server is named by its node; over LGWAN it is reached
+  at its published address (``topology.lgwan_published_address``).
 - ``proto``: ``tcp``, ``udp`` or ``icmp``; ``port``: the destination port (None for icmp).
 
 Output: a ``Verdict``: ``action`` (``allow``/``deny``), ``ref`` (the matrix row of the rule
@@ -29,6 +31,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .compiler import internet as inet
+from .compiler.lgwan import asp_name
 from .compiler.municipality import host_name
 from .compiler.sanitizer import UPLOAD_PORT, file_server, san_name
 from .compiler.security_cloud import sc_name
@@ -105,7 +108,7 @@ def endpoints(topo: Topology) -> dict[str, Endpoint]:
                                       services=(("proxy", "tcp", pref.security_cloud.proxy_port),))
     for s in topo.lgwan.asp:
         ep = Endpoint(f"asp:{s.name}", "asp", services=_svcs(s.services), fqdn=s.fqdn)
-        out[ep.name] = out[s.fqdn] = ep
+        out[ep.name] = out[s.fqdn] = out[asp_name(s.name)] = ep  # asp_name: its node, as a source
     for s in topo.internet.services:
         ep = Endpoint(inet.node_name(s.name), "internet", services=_svcs(s.services), fqdn=s.fqdn)
         out[ep.name] = out[s.fqdn] = ep
@@ -131,8 +134,9 @@ def _zone_match(sel: Selector, ep: Endpoint, site: str | None) -> bool:
     return sel.offers is None or any(n == sel.offers for n, _, _ in ep.services)
 
 
-def matches(sel: Selector, ep: Endpoint, site: str | None, site_pref: str | None) -> bool:
-    """Does the selector, read at the firewall of municipality ``site``, mean this endpoint?"""
+def matches(sel: Selector, ep: Endpoint, site: str | None, site_pref: str | None, to: bool = False) -> bool:
+    """Does the selector, read at the firewall of municipality ``site``, mean this endpoint (the
+    flow's destination if ``to``, else its source)?"""
     k = sel.kind
     if k == "any":
         return True
@@ -147,7 +151,9 @@ def matches(sel: Selector, ep: Endpoint, site: str | None, site_pref: str | None
         if sel.lgwan == "asp":
             return ep.kind == "asp"
         if sel.lgwan == "municipalities":
-            return other_muni and ep.zone == "lgwan"
+            # from: any host of their lgwan segments (all SNATed to their LGWAN address);
+            # to: only their published lgwan servers (the hosts offering services)
+            return other_muni and ep.zone == "lgwan" and (not to or bool(ep.services))
         return ep.kind in ("asp", "cloud") or (other_muni and ep.zone == "lgwan")
     if k == "service":
         if sel.service == "proxy":
@@ -176,7 +182,7 @@ def evaluate(policy: LoadedPolicy, site: str | None, site_pref: str | None, src:
              proto: str, port: int | None) -> Hop:
     """The first rule of ``policy`` that matches the flow at the firewall of ``site``."""
     for i, rule in enumerate(policy.rules):
-        if (matches(rule.from_, src, site, site_pref) and matches(rule.to, dst, site, site_pref)
+        if (matches(rule.from_, src, site, site_pref) and matches(rule.to, dst, site, site_pref, to=True)
                 and _ports_match(rule, dst, proto, port)):
             return Hop(f"{site}-fw" if site else "-", rule.action, rule.ref, i, rule.what)
     return Hop(f"{site}-fw" if site else "-", "deny", "default deny", None, None)

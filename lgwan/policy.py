@@ -25,7 +25,9 @@ A rule::
                    (``number_use``, ``lgwan``, ``any``); ``tenant: other`` means another
                    municipality's tenant instead of its own.
 ``lgwan: X``       the LGWAN backbone: ``asp`` (LGWAN-ASP services), ``municipalities`` (other
-                   municipalities' LGWAN services) or ``any``.
+                   municipalities: in ``to`` their published lgwan servers at their LGWAN global
+                   addresses, in ``from`` their lgwan segments, seen at the LGWAN address they
+                   are SNATed to) or ``any``.
 ``service: S``     a lab service outside the segments: ``proxy`` (the prefecture's security
                    cloud proxy) or ``sanitizer`` (the municipality's sanitizer).
 ``internet: any``  any host on the internet.

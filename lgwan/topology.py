@@ -165,6 +165,13 @@ def fill(topo: Topology, src: Source) -> None:
         if m.psk is None:
             m.psk = f"lgwan-lab-{topo.name}-{m.name}-psk"
         _fill_segments(m, base, src, problems)
+        if m.lgwan_global is not None and m.segments.lgwan.hosts is not None:
+            room = len(_publication_range(m))
+            if len(published_servers(m)) > room:
+                problems.append(src.problem(base + ("lgwan_global",),
+                                            f"LGWAN global block {m.lgwan_global} has room to publish {room} lgwan "
+                                            f"servers (from .{PUBLISHED_FIRST} of its lower half), not "
+                                            f"{len(published_servers(m))}"))
         _fill_cloud(m, a.cloud_prefix, base, src, problems)
 
     topo.lgwan.asp = topo.lgwan.asp if topo.lgwan.asp is not None else [
@@ -283,3 +290,40 @@ TRANSIT_LGWAN_ROUTER = 0    # <m>-fw:lgr0  <->  <m>-lgr:in0
 TRANSIT_SECURITY_CLOUD = 1  # <m>-fw:sc0   <->  <pref>-sc:m<id>
 TRANSIT_BREAKOUT = 2        # <m>-fw:bo0   <->  inet-gw:m<id>   (α′ local breakout line)
 TRANSIT_SANITIZER = 3       # <m>-fw:sz0   <->  <m>-san:eth0    (sanitizer DMZ)
+
+
+# --- publication of lgwan servers on the LGWAN global block (matrix row 6, inbound) ------------
+
+#: first host number of the published addresses in the lower half of a municipality's LGWAN
+#: global block (.1 is the SNAT address of ordinary LGWAN traffic, .2 the IKE endpoint; the upper
+#: half is the Government Cloud pool)
+PUBLISHED_FIRST = 10
+
+
+def _publication_range(m: Municipality) -> list[IPAddress]:
+    block = IPNetwork(m.lgwan_global)
+    lower = list(block.subnet(block.prefixlen + 1))[0] if block.prefixlen < 32 else block
+    return [IPAddress(a) for a in range(lower.first + PUBLISHED_FIRST, lower.last)]
+
+
+def published_servers(m: Municipality) -> list[Host]:
+    """The municipality's lgwan servers other municipalities reach over LGWAN (row 6): the hosts of
+    its lgwan segment that offer services, in file order."""
+    return [h for h in (m.segments.lgwan.hosts or []) if h.services]
+
+
+def lgwan_published_address(m: Municipality, host: Host | str) -> str | None:
+    """The LGWAN global address on which ``host`` (a Host or its name) of the lgwan segment is
+    published (static 1:1 DNAT on the LGWAN router), or None if it is not published.
+
+    Design: the n-th published server gets .10+n of the lower half of the block (a /26 by
+    default: .10 to .30), clear of .1 (SNAT), .2 (IKE) and the upper-half cloud pool."""
+    name = host if isinstance(host, str) else host.name
+    names = [h.name for h in published_servers(m)]
+    if name not in names:
+        return None
+    room = _publication_range(m)
+    i = names.index(name)
+    if i >= len(room):
+        raise ValueError(f"no published address left in {m.lgwan_global} for {name}")
+    return str(room[i])

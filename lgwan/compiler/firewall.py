@@ -34,8 +34,9 @@ from ..model import Municipality, Prefecture, Topology
 from ..plan import NODE_DIR, Daemon, Node, Plan
 from ..policy import LoadedPolicy, Rule, Selector, load_model_policy
 from ..render import nftables as nft
-from ..topology import cloud_service_address
+from ..topology import cloud_service_address, lgwan_published_address, published_servers
 from . import internet, sanitizer, security_cloud
+from .lgwan import lgwan_address
 from .municipality import fw_name
 
 IFACE = {"number_use": "nu0", "lgwan": "lg0", "internet": "in0"}
@@ -85,8 +86,8 @@ class Site:
                 out.append((h, svcs))
         return zones, out
 
-    def other_lgwan_blocks(self) -> list[str]:
-        return [o.lgwan_global for _, o in self.topo.municipalities() if o.name != self.m.name]
+    def others(self) -> list[Municipality]:
+        return [o for _, o in self.topo.municipalities() if o.name != self.m.name]
 
     def side(self, sel: Selector, to: bool) -> Side | None:
         """The interfaces and addresses ``sel`` means at this firewall, or None if nothing here."""
@@ -116,8 +117,15 @@ class Site:
             if sel.lgwan == "asp":
                 addrs = {s.address: [(x.proto, x.port) for x in s.services] for s in self.topo.lgwan.asp}
                 return Side([LGWAN_IF], list(addrs), addrs) if addrs else None
-            blocks = self.other_lgwan_blocks()
-            return Side([LGWAN_IF], blocks, None) if blocks else None
+            # other municipalities: as a source, the LGWAN address their lgwan segments are
+            # SNATed to (nothing else of theirs reaches LGWAN in clear); as a destination, their
+            # published lgwan servers (row 6, DNATed by their LGWAN routers)
+            if not to:
+                addrs = [lgwan_address(o) for o in self.others()]
+                return Side([LGWAN_IF], addrs, None) if addrs else None
+            pubs = {lgwan_published_address(o, h): [(x.proto, x.port) for x in h.services]
+                    for o in self.others() for h in published_servers(o)}
+            return Side([LGWAN_IF], list(pubs), pubs) if pubs else None
         if k == "service":
             if sel.service == "proxy":
                 addr = security_cloud.proxy_address(self.m)

@@ -13,9 +13,16 @@ Layout of a municipality's LGWAN global block (design; /26 by default):
 
     lower half: .1  LGWAN address (ordinary LGWAN traffic is SNATed to it)
                 .2  IKE endpoint of the IPsec tunnel to the relay router
+                .10 …  the published lgwan servers (static 1:1 DNAT to their inside address,
+                       ``topology.lgwan_published_address``): other municipalities' lgwan
+                       segments reach them over LGWAN (row 6, inbound)
     upper half: the cloud pool = the tunnel's local traffic selector (it must not contain the IKE
                 endpoint: kernel-libipsec would route inner traffic to it in clear); number_use
                 is SNATed to pool+1 (owned by the router: the tunnel route's source), lgwan to pool+2
+
+Inbound, the router forwards only DNATed connections from other municipalities' LGWAN addresses
+(.1, where their lgwan segments are SNATed) to the published servers; which service ports are
+open is the segment firewall's business (the policy's row-6 inbound rule).
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from netaddr import IPNetwork
 from ..model import Municipality, Topology
 from ..plan import Bridge, Node, Plan, Route
 from ..render import nftables as nft
-from ..topology import TRANSIT_LGWAN_ROUTER, carrier_subnet, transit_subnet
+from ..topology import (TRANSIT_LGWAN_ROUTER, carrier_subnet, lgwan_published_address, published_servers,
+                        transit_subnet)
 from .municipality import fw_name, responder
 
 CARRIER = "lgwan-carrier"
@@ -58,6 +66,16 @@ def cloud_pool(m: Municipality) -> IPNetwork:
 
 def pool_address(m: Municipality, zone: str) -> str:
     return str(cloud_pool(m).network + (1 if zone == "number_use" else 2))
+
+
+def publications(m: Municipality) -> list[tuple[str, str]]:
+    """(published LGWAN global address, inside address) of each published lgwan server."""
+    return [(lgwan_published_address(m, h), h.address) for h in published_servers(m)]
+
+
+def other_lgwan_addresses(topo: Topology, m: Municipality) -> list[str]:
+    """The LGWAN addresses (.1) of the other municipalities: the sources of their lgwan segments."""
+    return [lgwan_address(o) for _, o in topo.municipalities() if o.name != m.name]
 
 
 def front_link(topo: Topology) -> IPNetwork:
@@ -113,6 +131,14 @@ def router_rules(topo: Topology, m: Municipality) -> list[nft.Table]:
     svc = topo.relay_router.service_range
     shared = topo.relay_router.shared_ip
     nu, lg = m.segments.number_use.prefix, m.segments.lgwan.prefix
+    pubs, others = publications(m), other_lgwan_addresses(topo, m)
+    inbound = [
+        f'iifname "wan0" oifname "in0" ct status dnat ip saddr {nft.addr_set(others)} '
+        f'ip daddr {nft.addr_set([inside for _, inside in pubs])} counter accept '
+        f'{nft.comment("row 6 (other municipalities -> published lgwan servers)")}'] if pubs and others else []
+    pre = nft.Chain("pre_nat", type="nat", hook="prerouting", priority=-100, rules=[
+        f'iifname "wan0" ip daddr {pub} dnat ip to {inside} {nft.comment("row 6 (published lgwan server)")}'
+        for pub, inside in pubs])
     fwd = nft.Chain("filter_fwd", type="filter", hook="forward", priority=0, policy="drop", rules=[
         # fail closed: cloud-bound traffic leaves only through the tunnel device (by name: it
         # vanishes with charon and comes back with a new index)
@@ -122,6 +148,7 @@ def router_rules(topo: Topology, m: Municipality) -> list[nft.Table]:
         f'iifname "in0" oifname "{TUNNEL_IF}" ip saddr {{ {nu}, {lg} }} ip daddr {svc} counter accept '
         f'{nft.comment("rows 1, 2")}',
         f'iifname "in0" oifname "wan0" ip saddr {lg} counter accept {nft.comment("row 6")}',
+        *inbound,
         f"counter {nft.comment('default deny (row 13: nothing from the backbone into the premises)')}",
     ])
     out = nft.Chain("filter_out", type="filter", hook="output", priority=0, policy="accept", rules=[
@@ -139,7 +166,7 @@ def router_rules(topo: Topology, m: Municipality) -> list[nft.Table]:
         f'oifname "{TUNNEL_IF}" ip saddr {lg} snat ip to {pool_address(m, "lgwan")}',
         f'oifname "wan0" ip saddr {m.inside} snat ip to {lgwan_address(m)}',
     ])
-    return [nft.Table("lgwan_router", chains=[fwd, out, inp, post])]
+    return [nft.Table("lgwan_router", chains=[fwd, out, inp, pre, post])]
 
 
 def carrier_rules() -> list[nft.Table]:

@@ -8,8 +8,14 @@ Destinations of a host in municipality M:
 - every internet service directly, by address (rows 4, 7, 11) or, where the model allows names
   (α′ local breakout), by name through the firewall's DNS forwarder (row 7);
 - the lab DNS server on the internet (DNS tunnelling must not get out);
-- M's own Government Cloud systems at their global service addresses (rows 1, 2), and the
-  LGWAN-ASP services (row 6), once the lab has the LGWAN side.
+- M's own Government Cloud systems at their global service addresses (rows 1, 2), the
+  LGWAN-ASP services (row 6) and the other municipalities' published lgwan servers at their
+  LGWAN global addresses (row 6: allowed from lgwan, both firewalls and both LGWAN routers on
+  the path), once the lab has the LGWAN side.
+
+And from the LGWAN backbone (``backbone_cases``): each LGWAN-ASP host toward every
+municipality's published addresses and, on the number_use hosts' service ports, its own LGWAN
+global addresses (SNAT, IKE, cloud pool): nothing from the backbone gets in (row 13).
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from netaddr import IPNetwork
 from ..compiler import internet as inet
 from ..compiler import sanitizer, security_cloud
 from ..compiler.firewall import fqdn_rules
+from ..compiler.lgwan import asp_name, ike_address, lgwan_address, pool_address
 from ..compiler.municipality import host_name
 from ..expect import expected_verdict
 from ..model import Municipality, Prefecture, Topology
 from ..plan import Plan
 from ..policy import LoadedPolicy, load_model_policy
-from ..topology import cloud_service_address
+from ..topology import cloud_service_address, lgwan_published_address, published_servers
 from .model import Case
 
 ZONES = ("number_use", "lgwan", "internet")
@@ -103,6 +110,47 @@ def destinations(plan: Plan, topo: Topology, policy: LoadedPolicy, pref: Prefect
             for v in s.services:
                 yield Flow(f"asp:{s.name}", f"asp: {s.name}", v.proto, v.port,
                            _svc_probe(s.address, v.proto, v.port), f"{v.name} on LGWAN-ASP {s.name}")
+        for _, o in topo.municipalities():
+            if o.name == m.name:
+                continue
+            for h in published_servers(o):
+                pub = lgwan_published_address(o, h)
+                for v in h.services:
+                    yield Flow(host_name(o, h), host_name(o, h), v.proto, v.port, _svc_probe(pub, v.proto, v.port),
+                               f"{v.name} on {o.name}'s {h.name}, published at {pub} over LGWAN")
+
+
+def backbone_cases(plan: Plan, topo: Topology, policy: LoadedPolicy) -> list[Case]:
+    """Row 13: from each LGWAN-ASP host (on the backbone) into every municipality, by the addresses
+    the backbone can route there: the published lgwan servers, and the LGWAN global addresses of
+    the router (SNAT, IKE, cloud pool) on the service ports of the number_use hosts."""
+    if not any(n.role == "carrier" for n in plan.nodes.values()):
+        return []
+    targets = []  # (dst endpoint, probe address, proto, port, what)
+    for _, m in topo.municipalities():
+        for h in published_servers(m):
+            pub = lgwan_published_address(m, h)
+            targets += [(host_name(m, h), pub, v.proto, v.port, f"{v.name} on {m.name}'s published {h.name}")
+                        for v in h.services]
+        globals_ = dict.fromkeys([lgwan_address(m), ike_address(m), pool_address(m, "number_use"),
+                                  pool_address(m, "lgwan")])
+        for h in m.segments.number_use.hosts:
+            for v in h.services:
+                targets += [(host_name(m, h), g, v.proto, v.port,
+                             f"{m.name}'s number_use {h.name} ({v.name}) via its LGWAN global address {g}")
+                            for g in globals_]
+    cases = []
+    for s in topo.lgwan.asp:
+        src = asp_name(s.name)
+        if src not in plan.nodes:
+            continue
+        for dst, addr, proto, port, what in targets:
+            v = expected_verdict(topo, policy, src, dst, proto, port)
+            cases.append(Case(
+                id=f"{src}->{dst}:{proto}/{port}@{addr}", ref=v.ref, group="matrix",
+                title=f"LGWAN backbone: {src} → {what} ({proto}/{port}) is {'allowed' if v.allowed else 'denied'}",
+                source=src, destination=dst, probe=_svc_probe(addr, proto, port), expect_answer=v.allowed))
+    return cases
 
 
 def matrix_cases(plan: Plan, topo: Topology) -> list[Case]:
@@ -121,4 +169,4 @@ def matrix_cases(plan: Plan, topo: Topology) -> list[Case]:
                         source=src, destination=f.label if f.dst.startswith(("cloud:", "asp:")) or "." in f.dst
                         or f.dst.startswith("inet-") or f.dst.endswith("-sc") else f.dst,
                         probe=f.probe, expect_answer=v.allowed))
-    return cases
+    return cases + backbone_cases(plan, topo, policy)

@@ -28,8 +28,14 @@ def test_rows_1_2_and_6_go_to_the_lgwan_router_with_pinned_ports():
     asp = TOPO.lgwan.asp[0].address
     row6 = rules_with(text, "row 6")
     assert row6[0].startswith(f'iifname "lg0" oifname "lgr0" ip daddr {asp} tcp dport 443 ct state new')
-    # other municipalities' LGWAN services, by their LGWAN global blocks
-    assert row6[1].startswith('iifname "lg0" oifname "lgr0" ip daddr { 198.18.0.128/26, 198.18.0.192/26 } ct state new')
+    # other municipalities' LGWAN services: their published lgwan servers, their service ports
+    assert row6[1].startswith('iifname "lg0" oifname "lgr0" ip daddr { 198.18.0.138, 198.18.0.202 } tcp dport 8000 ct state new')
+    assert row6[2].startswith('iifname "lg0" oifname "lgr0" ip daddr { 198.18.0.139, 198.18.0.203 } '
+                              'tcp dport { 25, 443, 3389 } ct state new')
+    # inbound: only from the others' LGWAN addresses (their lgwan segments), to our servers' services
+    assert row6[3].startswith('iifname "lgr0" oifname "lg0" ip saddr { 198.18.0.129, 198.18.0.193 } '
+                              'ip daddr 10.1.20.11 tcp dport 8000 ct state new')
+    assert len(row6) == 5
 
 
 def test_number_use_is_default_deny_after_its_pinned_destinations():
