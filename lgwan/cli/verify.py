@@ -19,7 +19,7 @@ def verify(lab: str = typer.Option(None, "--lab"),
            html_file: Path = typer.Option(None, "--html", help="write a self-contained HTML report"),
            only: list[str] = typer.Option(None, "--only", help="run only this rule (e.g. 'row 8', 'wire'); repeatable"),
            from_: list[str] = typer.Option(None, "--from", help="run only probes sent from this node; repeatable"),
-           workers: int = typer.Option(64, "--workers", help="probes in flight at once"),
+           workers: int = typer.Option(128, "--workers", help="probes in flight at once"),
            quiet: bool = typer.Option(False, "--quiet", "-q", help="list only failing cases")) -> None:
     """Prove the lab's isolation rules with real packets. Exit 0 all pass, 1 a failure, 2 nothing to test."""
     require_root("verify")

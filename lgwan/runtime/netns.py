@@ -67,8 +67,7 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
                           topology_file=plan.topology_file, started=time.time())
         backends = _timed(steps, "backends", lambda: capabilities.detect(lab))
         state.update_meta(backends=backends)
-        ipsec.specialise(plan, backends["ipsec"])
-        ovs.prepare(plan)
+        specialise(plan, backends)
         state.save_plan(plan)
         _timed(steps, "namespaces", lambda: _create_namespaces(plan, state, progress))
         _timed(steps, "certificates", lambda: ipsec.issue_certificates(plan))
@@ -85,6 +84,14 @@ def deploy(plan: Plan, progress: Progress = _noop) -> DeployReport:
         raise
     return DeployReport(lab, len(plan.nodes), len(plan.links), ndaemons,
                         time.monotonic() - t0, steps, backends, tunnels)
+
+
+def specialise(plan: Plan, backends: dict) -> None:
+    """What the plan becomes on this host: charon configs for its IPsec backend, and the Open
+    vSwitch daemons of the switch nodes. Deploy and ``model set`` both go through here, so a
+    re-compiled plan compares equal to the deployed one where nothing really changed."""
+    ipsec.specialise(plan, backends["ipsec"])
+    ovs.prepare(plan)
 
 
 def _timed(steps: dict[str, float], name: str, fn):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import LabStateError
 from ..plan import Node, Plan
 from . import process
+from .netns import specialise
 from .state import LabState
 
 
@@ -63,6 +64,7 @@ def switch(new: Plan) -> SwitchReport:
     old = state.load_plan()
     if old is None:
         raise LabStateError(f"lab '{new.lab}' is not running on this host")
+    specialise(new, state.meta()["backends"])
     check_same_network(old, new)
     report = SwitchReport(new.lab, old.model, new.model)
 

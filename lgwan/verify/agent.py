@@ -20,7 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 #: probes one agent runs at once (each waits mostly for answers, not for the CPU)
-CONCURRENCY = 16
+CONCURRENCY = 32
 
 
 def handle(req: dict, sc) -> dict:

@@ -92,7 +92,7 @@ def _slug(text: str) -> str:
 
 
 class Runner:
-    def __init__(self, plan: Plan, workers: int = 64, capture: bool = True):
+    def __init__(self, plan: Plan, workers: int = 128, capture: bool = True):
         self.plan = plan
         self.workers = workers
         self.capture = capture

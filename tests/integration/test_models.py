@@ -215,3 +215,23 @@ def test_proxy_access_log_names_the_requests(lab):
     log = (LabState(plan.lab).node_dir("kanagawa-sc") / "tinyproxy.log").read_text()
     assert "Request (file descriptor" in log and "GET http://web.example/log-check HTTP/1.1" in log
     assert "CONNECT meet.saas.example:443 HTTP/1.1" in log
+
+
+def test_switching_models_leaves_daemons_and_the_government_cloud_path_alone(lab):
+    """model set changes rules and the α′ forwarder only: OVS and charon keep running (they are
+    added to the plan at deploy time; a re-compiled plan must not look as if they were removed)."""
+    from lgwan.runtime import ipsec
+    from lgwan.topology import cloud_service_address
+
+    plan, topo = lab
+    for model in ("alpha_prime", "beta", "alpha"):
+        set_model(plan, model)
+        status = json.loads(lgwan("status", "--json").stdout)
+        mine = next(s for s in status if s["lab"] == plan.lab)
+        dead = [f"{d['node']}/{d['daemon']}" for d in mine["daemons"] if not d["alive"]]
+        assert not dead, (model, dead)
+        assert {d["daemon"] for d in mine["daemons"]} >= {"ovsdb-server", "ovs-vswitchd", "strongswan"}
+        assert all(t["child"] == "INSTALLED" for t in ipsec.tunnels(plan))
+        r = probe(plan, "yokohama-nu-term", [{"kind": "connect", "dst": cloud_service_address(topo, 0),
+                                             "port": 443, "timeout": 3}])
+        assert r[0]["answered"] and r[0]["detail"].startswith("lgwan yokohama-juki"), (model, r)
