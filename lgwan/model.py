@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Literal
 
 from netaddr import AddrFormatError, IPAddress, IPNetwork
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 MODELS = ("alpha", "beta", "beta_prime", "alpha_prime")
 ZONES = ("number_use", "lgwan", "internet")

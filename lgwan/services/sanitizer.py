@@ -21,7 +21,6 @@ import hashlib
 import json
 import re
 import struct
-import sys
 import threading
 import time
 import unicodedata

@@ -80,6 +80,15 @@ def _has_carrier(plan: Plan) -> bool:
     return CARRIER in plan.nodes
 
 
+def _neighbours(plan: Plan, topo: Topology) -> list[tuple[int, Municipality, Municipality]]:
+    """(i, municipality, the next one round the list): who attacks whom across the relay router
+    (nothing without a relay router or with a single municipality)."""
+    munis = [m for _, m in topo.municipalities()]
+    if not _has_relay(plan) or len(munis) < 2:
+        return []
+    return [(i, m, munis[(i + 1) % len(munis)]) for i, m in enumerate(munis)]
+
+
 def _attackers(plan: Plan, topo: Topology) -> list[str]:
     """Internet hosts without services: the ones that play the attacker."""
     if inet.ROUTER not in plan.nodes:
@@ -173,14 +182,8 @@ def _vlan_frame(tags: list[int], dst_ip: str, sport: int) -> str:
 def vlan_cases(plan: Plan, topo: Topology) -> list[Case]:
     from relay_router.compile import tgw_name, transfer_range, vrf_name
 
-    if not _has_relay(plan):
-        return []
-    munis = [m for _, m in topo.municipalities()]
-    if len(munis) < 2:
-        return []
     cases = []
-    for i, m in enumerate(munis):
-        target = munis[(i + 1) % len(munis)]
+    for i, m, target in _neighbours(plan, topo):
         for variant, tags in (("double-tagged", [m.vlan, target.vlan]), ("tagged", [target.vlan])):
             sport = 40000 + 100 * (i % 100) + (1 if variant == "tagged" else 0)
             flt = f"udp src port {sport} or (vlan and udp src port {sport}) or (vlan and vlan and udp src port {sport})"
@@ -469,14 +472,8 @@ def alpha_cases(plan: Plan, topo: Topology) -> list[Case]:
 def tenant_cases(plan: Plan, topo: Topology) -> list[Case]:
     from relay_router.compile import system_name, tgw_name, transfer_nat, transfer_range, vrf_name
 
-    if not _has_relay(plan):
-        return []
-    munis = [m for _, m in topo.municipalities()]
-    if len(munis) < 2:
-        return []
     cases = []
-    for i, m in enumerate(munis):
-        other = munis[(i + 1) % len(munis)]
+    for i, m, other in _neighbours(plan, topo):
         nu = _first(m, "number_use")
         if nu is None:
             continue

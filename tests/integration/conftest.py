@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from lgwan.compiler import compile_plan
 from lgwan.runtime import netns, process
 from lgwan.runtime.state import LabState, list_namespaces, state_root
-from lgwan.topology import load_topology
+from lgwan.topology import default_topology_path, load_topology
 
 #: all labs of this test session start with this (lab names: letters/digits, no dots)
 PREFIX = f"it{os.getpid() % 100000}"
@@ -111,3 +112,32 @@ def write_topology(tmp_path: Path, text: str) -> Path:
     f = tmp_path / "t.yml"
     f.write_text(textwrap.dedent(text))
     return f
+
+
+def default_topology_template() -> str:
+    """topology/default.yml with its lab name as a ``{name}`` placeholder (for ``deployed``)."""
+    text = default_topology_path().read_text().replace("{", "{{").replace("}", "}}")
+    return text.replace("name: lgwan", "name: {name}", 1)
+
+
+@contextmanager
+def deployed(tmp_path_factory, template: str, model: str | None = None):
+    """Deploy a lab from a topology template (``{name}`` becomes a unique lab name) for a test
+    module; yields (plan, topology) and checks on the way out that nothing of it is left."""
+    f = tmp_path_factory.mktemp("lab") / "lab.yml"
+    f.write_text(template.format(name=lab_name()))
+    topo = load_topology(f)
+    plan = compile_plan(topo, model, topology_file=str(f))
+    netns.deploy(plan)
+    try:
+        yield plan, topo
+    finally:
+        netns.destroy(plan.lab)
+        assert not list_namespaces(f"{plan.lab}.")
+        assert not LabState(plan.lab).exists()
+
+
+def in_node(plan, node: str, *argv: str, check: bool = True, timeout: float = 60):
+    """Run a command inside a node of a deployed lab."""
+    return process.run_in_node(plan.lab, plan.namespace(node), node, LabState(plan.lab).node_dir(node),
+                               list(argv), timeout=timeout, check=check)

@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import pytest
 
-from lgwan.compiler import compile_plan
 from lgwan.compiler.lgwan import ike_address, lgwan_address, pool_address
-from lgwan.runtime import netns
 from lgwan.runtime.probes import run_probes
-from lgwan.topology import default_topology_path, lgwan_published_address, load_topology
+from lgwan.topology import lgwan_published_address
 
-from .conftest import lab_name
+from .conftest import default_topology_template, deployed
 from .test_relay_router import Capture, ipv4
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("publication") / "default.yml"
-    f.write_text(default_topology_path().read_text().replace("name: lgwan", f"name: {lab_name()}", 1))
-    topo = load_topology(f)
-    plan = compile_plan(topo, topology_file=str(f))
-    netns.deploy(plan)
-    yield plan, {m.name: m for _, m in topo.municipalities()}
-    netns.destroy(plan.lab)
+    with deployed(tmp_path_factory, default_topology_template()) as (plan, topo):
+        yield plan, {m.name: m for _, m in topo.municipalities()}
 
 
 def denied(plan, node, targets) -> list:

@@ -15,16 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lgwan.compiler import compile_plan
 from lgwan.compiler.internet import uplink_subnet
 from lgwan.expect import expected_verdict
 from lgwan.policy import load_model_policy
-from lgwan.runtime import netns, process
+from lgwan.runtime import process
 from lgwan.runtime.probes import run_probes
-from lgwan.runtime.state import LabState, list_namespaces
-from lgwan.topology import load_topology
+from lgwan.runtime.state import LabState
 
-from .conftest import ONE_MUNICIPALITY, lab_name, lgwan
+from .conftest import ONE_MUNICIPALITY, deployed, lgwan
 
 PROXY = "10.1.255.6:8080"       # the security cloud as the internet segment reaches it
 SANITIZER = "10.1.255.14:8080"
@@ -68,15 +66,8 @@ FLOWS = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("models") / "one.yml"
-    f.write_text(ONE_MUNICIPALITY.format(name=lab_name()))
-    topo = load_topology(f)
-    plan = compile_plan(topo, "alpha", topology_file=str(f))
-    netns.deploy(plan)
-    yield plan, topo
-    netns.destroy(plan.lab)
-    assert not list_namespaces(f"{plan.lab}.")
-    assert not LabState(plan.lab).exists()
+    with deployed(tmp_path_factory, ONE_MUNICIPALITY, "alpha") as lab:
+        yield lab
 
 
 def set_model(plan, model: str) -> None:

@@ -16,26 +16,20 @@ from pathlib import Path
 import pytest
 from netaddr import IPAddress, IPNetwork
 
-from lgwan.compiler import compile_plan
 from lgwan.compiler.lgwan import CARRIER, cloud_pool, ike_address, lgr_name, lgwan_address, pool_address
-from lgwan.runtime import ipsec, netns, process
+from lgwan.runtime import ipsec, process
 from lgwan.runtime.probes import run_probes
 from lgwan.runtime.state import LabState
-from lgwan.topology import cloud_service_address, default_topology_path, load_topology
+from lgwan.topology import cloud_service_address
 from relay_router.compile import FRONT, RELAY_SWITCH, transfer_nat, transfer_range, vrf_name
 
-from .conftest import LGWAN, lab_name
+from .conftest import LGWAN, default_topology_template, deployed
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("relay") / "default.yml"
-    f.write_text(default_topology_path().read_text().replace("name: lgwan", f"name: {lab_name()}", 1))
-    topo = load_topology(f)
-    plan = compile_plan(topo, topology_file=str(f))
-    netns.deploy(plan)
-    yield plan, topo
-    netns.destroy(plan.lab)
+    with deployed(tmp_path_factory, default_topology_template()) as lab:
+        yield lab
 
 
 def munis(topo):

@@ -11,12 +11,10 @@ import time
 
 import pytest
 
-from lgwan.compiler import compile_plan
-from lgwan.runtime import netns, process
-from lgwan.runtime.state import LabState, list_namespaces
-from lgwan.topology import load_topology
+from lgwan.runtime import process
+from lgwan.runtime.state import LabState
 
-from .conftest import lab_name, lgwan
+from .conftest import deployed, in_node, lgwan
 
 TWO = """\
 name: {name}
@@ -32,17 +30,8 @@ FW = "yokohama-fw"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("attacks") / "two.yml"
-    f.write_text(TWO.format(name=lab_name()))
-    plan = compile_plan(load_topology(f), topology_file=str(f))
-    netns.deploy(plan)
-    yield plan
-    netns.destroy(plan.lab)
-    assert not list_namespaces(f"{plan.lab}.")
-
-
-def in_node(plan, node, *argv):
-    return process.run_in_node(plan.lab, plan.namespace(node), node, LabState(plan.lab).node_dir(node), list(argv))
+    with deployed(tmp_path_factory, TWO) as (plan, _):
+        yield plan
 
 
 def ovs(plan, node, *argv):

@@ -16,13 +16,11 @@ import time
 
 import pytest
 
-from lgwan.compiler import compile_plan
 from lgwan.plan import NODE_DIR
-from lgwan.runtime import ipsec, netns, process
+from lgwan.runtime import ipsec, process
 from lgwan.runtime.state import LabState
-from lgwan.topology import load_topology
 
-from .conftest import lab_name, lgwan
+from .conftest import deployed, in_node, lgwan
 
 TWO = """\
 name: {name}
@@ -38,18 +36,8 @@ WIRE = {f"wire {n} {m}" for n in range(1, 7) for m in ("yokohama", "kawasaki")} 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("wire") / "two.yml"
-    f.write_text(TWO.format(name=lab_name()))
-    topo = load_topology(f)
-    plan = compile_plan(topo, topology_file=str(f))
-    netns.deploy(plan)
-    yield plan, topo
-    netns.destroy(plan.lab)
-
-
-def in_node(plan, node, *argv, check=True):
-    return process.run_in_node(plan.lab, plan.namespace(node), node, LabState(plan.lab).node_dir(node),
-                               list(argv), check=check)
+    with deployed(tmp_path_factory, TWO) as lab:
+        yield lab
 
 
 def verify(plan, tmp_path, *args):

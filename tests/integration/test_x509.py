@@ -10,13 +10,12 @@ import time
 
 import pytest
 
-from lgwan.compiler import compile_plan
-from lgwan.runtime import ipsec, netns
+from lgwan.runtime import ipsec
 from lgwan.runtime.probes import run_probes
-from lgwan.runtime.state import LabState, list_namespaces
-from lgwan.topology import cloud_service_address, load_topology
+from lgwan.runtime.state import LabState
+from lgwan.topology import cloud_service_address
 
-from .conftest import lab_name
+from .conftest import deployed
 
 TOPOLOGY = """\
 name: {name}
@@ -30,14 +29,8 @@ prefectures:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    f = tmp_path_factory.mktemp("x509") / "x509.yml"
-    f.write_text(TOPOLOGY.format(name=lab_name()))
-    topo = load_topology(f)
-    plan = compile_plan(topo, topology_file=str(f))
-    netns.deploy(plan)
-    yield plan, topo
-    netns.destroy(plan.lab)
-    assert not list_namespaces(f"{plan.lab}.")
+    with deployed(tmp_path_factory, TOPOLOGY) as lab:
+        yield lab
 
 
 def test_tunnel_authenticates_with_certificates_and_carries_traffic(lab):
