@@ -20,7 +20,8 @@ def verify(lab: str = typer.Option(None, "--lab"),
            only: list[str] = typer.Option(None, "--only", help="run only this rule (e.g. 'row 8', 'wire'); repeatable"),
            from_: list[str] = typer.Option(None, "--from", help="run only probes sent from this node; repeatable"),
            workers: int = typer.Option(128, "--workers", help="probes in flight at once"),
-           quiet: bool = typer.Option(False, "--quiet", "-q", help="list only failing cases")) -> None:
+           verbose: bool = typer.Option(False, "--verbose", "-v", help="list every case, not only the failing ones"),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="list only failing cases (the default)")) -> None:
     """Prove the lab's isolation rules with real packets. Exit 0 all pass, 1 a failure, 2 nothing to test."""
     require_root("verify")
     plan = running_plan(lab)
@@ -41,7 +42,7 @@ def verify(lab: str = typer.Option(None, "--lab"),
     meta = {"lab": plan.lab, "model": plan.model, "topology_file": plan.topology_file,
             "municipalities": {n.name: n.municipality for n in plan.nodes.values() if n.municipality},
             "topology_text": Path(plan.topology_file).read_text() if Path(plan.topology_file).exists() else ""}
-    report.print_terminal(results, meta, wall, console, show_passed=not quiet)
+    report.print_terminal(results, meta, wall, console, show_passed=verbose and not quiet)
     for path, render in ((json_file, report.to_json), (junit_file, report.to_junit), (html_file, report.to_html)):
         if path is not None:
             path.write_text(render(results, meta, wall))
