@@ -133,6 +133,21 @@ class Plan:
         self.links.append(link)
         return link
 
+    def ovs_peer_interfaces(self) -> list[tuple[str, str]]:
+        """(node, ifname) of every veth end attached to an Open vSwitch port from a non-OVS node.
+        With the userspace datapath these must not leave TCP/UDP checksums to offload (OVS
+        netdev never completes them): the runtime and the export's start-up scripts turn tx
+        checksum offload off there."""
+        ovs_ports = {f"{n.name}:{p}" for n in self.nodes.values() for b in n.bridges if b.ovs for p in b.ports}
+        out = []
+        for port in sorted(ovs_ports):
+            node, ifname = port.split(":")
+            peer = self.nodes[node].iface(ifname).peer
+            if peer and peer not in ovs_ports:
+                peer_node, peer_if = peer.split(":")
+                out.append((peer_node, peer_if))
+        return out
+
     def namespace(self, node: str) -> str:
         return namespace_name(self.lab, node)
 

@@ -199,6 +199,8 @@ def node_script(plan: Plan, node: Node) -> str:
             out.extend(cmds)
 
     section("links", [_q(["wait_link", i]) for i in links])
+    section("checksums (this end faces a userspace Open vSwitch port)",
+            [_q(["ethtool", "-K", ifname, "tx", "off"]) for n, ifname in plan.ovs_peer_interfaces() if n == node.name])
     # as in the netns runtime: sysctls and firewall before any link comes up
     section("sysctls", [_q(sysctl_argv(k, v)) for k, v in node.sysctls.items()])
     if node.firewall is not None:

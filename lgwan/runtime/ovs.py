@@ -75,10 +75,9 @@ def vsctl_args(node: Node, datapath: str) -> list[str]:
 
 def configure(plan: Plan, datapath: str) -> None:
     """Create the OVS bridges of every switch node, then turn tx checksum offload off on the far
-    end of each port that is not itself an OVS port."""
+    end of each port that is not itself an OVS port (``Plan.ovs_peer_interfaces``)."""
     state = LabState(plan.lab)
     nodes = [n for n in plan.nodes.values() if has_ovs(n)]
-    ovs_ports = {f"{n.name}:{p}" for n in nodes for b in n.bridges if b.ovs for p in b.ports}
 
     def one(node: Node) -> None:
         sock = state.node_dir(node.name) / "db.sock"
@@ -86,15 +85,14 @@ def configure(plan: Plan, datapath: str) -> None:
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"{node.name}: ovs-vsctl failed: {r.stderr.strip()}")
-        for br in node.bridges:
-            for port in br.ports if br.ovs else []:
-                peer = node.iface(port).peer
-                if peer and peer not in ovs_ports:
-                    peer_node, peer_if = peer.split(":")
-                    r = subprocess.run(["ip", "netns", "exec", plan.namespace(peer_node), "ethtool", "-K",
-                                        peer_if, "tx", "off"], capture_output=True, text=True)
-                    if r.returncode != 0:
-                        raise RuntimeError(f"{peer}: ethtool -K tx off failed: {r.stderr.strip()}")
+
+    def offload_off(end: tuple[str, str]) -> None:
+        peer_node, peer_if = end
+        r = subprocess.run(["ip", "netns", "exec", plan.namespace(peer_node), "ethtool", "-K",
+                            peer_if, "tx", "off"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"{peer_node}:{peer_if}: ethtool -K tx off failed: {r.stderr.strip()}")
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(one, nodes))
+        list(pool.map(offload_off, plan.ovs_peer_interfaces()))

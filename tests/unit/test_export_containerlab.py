@@ -328,3 +328,17 @@ def test_export_refuses_x509_labs_with_a_located_error(tmp_path):
     assert r.returncode == 2
     assert f"{f}:2 relay_router.auth: auth x509 is not supported by the containerlab export yet" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_ends_facing_userspace_ovs_turn_checksum_offload_off():
+    from lgwan.compiler import compile_plan
+    from lgwan.render.startup import node_script
+    from lgwan.topology import default_topology_path, load_topology
+
+    plan = compile_plan(load_topology(default_topology_path()))
+    ends = set(plan.ovs_peer_interfaces())
+    # every municipality's virtual router and tenant gateway face an OVS access port; trunk ends don't count
+    assert ends == {(f"relay-{m}", "vl0") for m in ("yokohama", "kawasaki", "sakai")} | {
+        (f"{m}-tgw", "up0") for m in ("yokohama", "kawasaki", "sakai")}
+    assert "ethtool -K vl0 tx off" in node_script(plan, plan.nodes["relay-sakai"])
+    assert "ethtool" not in node_script(plan, plan.nodes["yokohama-fw"])
