@@ -75,7 +75,6 @@ Cidr = Annotated[str, BeforeValidator(_cidr)]
 Address = Annotated[str, BeforeValidator(_address)]
 Vlan = Annotated[int, BeforeValidator(_vlan)]
 Port = Annotated[int, BeforeValidator(_port)]
-Zone = Literal["number_use", "lgwan", "internet"]
 ModelName = Literal["alpha", "beta", "beta_prime", "alpha_prime"]
 
 

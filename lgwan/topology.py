@@ -142,7 +142,7 @@ def fill(topo: Topology, src: Source) -> None:
     inside_pool = IPNetwork(a.inside_pool)
     global_pool = IPNetwork(a.lgwan_global_pool)
     global_blocks = list(global_pool.subnet(26)) if global_pool.prefixlen <= 26 else []
-    globals_seen: list[tuple[IPNetwork, PathT, str]] = []
+    globals_seen: list[tuple[IPNetwork, str]] = []
     for _, m in munis:
         base = mpath[m.name]
         if m.inside is None:
@@ -157,11 +157,11 @@ def fill(topo: Topology, src: Source) -> None:
                 m.lgwan_global = str(global_blocks[m.id])
         if m.lgwan_global is not None:
             net = IPNetwork(m.lgwan_global)
-            for other, opath, oname in globals_seen:
-                if net in other or other in net or net.first <= other.last and other.first <= net.last:
+            for other, oname in globals_seen:
+                if net.first <= other.last and other.first <= net.last:
                     problems.append(src.problem(base + ("lgwan_global",),
                                                 f"{net} overlaps the LGWAN global block {other} of '{oname}'"))
-            globals_seen.append((net, base + ("lgwan_global",), m.name))
+            globals_seen.append((net, m.name))
         if m.psk is None:
             m.psk = f"lgwan-lab-{topo.name}-{m.name}-psk"
         _fill_segments(m, base, src, problems)

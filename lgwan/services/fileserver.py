@@ -99,7 +99,6 @@ def main(argv=None) -> None:
             pass
 
     srv = Server((a.bind, a.port), H)
-    srv.daemon_threads = True
     print(f"fileserver on {a.bind}:{a.port} dir={a.dir} put-from={sorted(allow)}", flush=True)
     srv.serve_forever()
 

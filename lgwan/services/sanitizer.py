@@ -366,7 +366,6 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     svc = Service(a.deliver, a.log)
     srv = Server((a.bind, a.port), make_handler(svc))
-    srv.daemon_threads = True
     print(f"sanitizer listening on {a.bind}:{a.port} -> {a.deliver}", flush=True)
     srv.serve_forever()
 

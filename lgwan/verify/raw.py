@@ -8,7 +8,6 @@ protocol, ports) and count frames carrying given bytes (``grep``: hex strings). 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 KINDS = ("sniff", "sendp", "send")
@@ -66,7 +65,3 @@ def _dot1q_layers(pkt, sc):
             yield layer
         layer = layer.payload
 
-
-def settle(seconds: float = 0.3) -> None:
-    """Give a sniffer that was just asked for time to open its socket before injecting."""
-    time.sleep(seconds)

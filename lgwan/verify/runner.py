@@ -168,6 +168,3 @@ class Runner:
                 a.close()
         return [results[i] for i in sorted(results)]
 
-
-def pcap_path(plan: Plan) -> Path:
-    return LabState(plan.lab).dir / "verify"
