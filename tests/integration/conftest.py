@@ -85,6 +85,16 @@ prefectures:
 """
 
 
+TWO_MUNICIPALITIES = """\
+name: {name}
+prefectures:
+  - name: kanagawa
+    municipalities:
+      - {{name: yokohama, vlan: 101}}
+      - {{name: kawasaki, vlan: 102}}
+"""
+
+
 @pytest.fixture
 def topo_file(tmp_path) -> Path:
     """A one-municipality topology with a unique lab name."""

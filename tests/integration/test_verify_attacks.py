@@ -14,23 +14,14 @@ import pytest
 from lgwan.runtime import process
 from lgwan.runtime.state import LabState
 
-from .conftest import deployed, in_node, lgwan
+from .conftest import TWO_MUNICIPALITIES, deployed, in_node, lgwan
 
-TWO = """\
-name: {name}
-model: alpha_prime
-prefectures:
-  - name: kanagawa
-    municipalities:
-      - {{name: yokohama, vlan: 101}}
-      - {{name: kawasaki, vlan: 102}}
-"""
 FW = "yokohama-fw"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with deployed(tmp_path_factory, TWO) as (plan, _):
+    with deployed(tmp_path_factory, TWO_MUNICIPALITIES, "alpha_prime") as (plan, _):
         yield plan
 
 

@@ -20,23 +20,14 @@ from lgwan.plan import NODE_DIR
 from lgwan.runtime import ipsec, process
 from lgwan.runtime.state import LabState
 
-from .conftest import deployed, in_node, lgwan
+from .conftest import TWO_MUNICIPALITIES, deployed, in_node, lgwan
 
-TWO = """\
-name: {name}
-model: alpha
-prefectures:
-  - name: kanagawa
-    municipalities:
-      - {{name: yokohama, vlan: 101}}
-      - {{name: kawasaki, vlan: 102}}
-"""
 WIRE = {f"wire {n} {m}" for n in range(1, 7) for m in ("yokohama", "kawasaki")} | {"wire 7 yokohama"}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with deployed(tmp_path_factory, TWO) as lab:
+    with deployed(tmp_path_factory, TWO_MUNICIPALITIES, "alpha") as lab:
         yield lab
 
 
